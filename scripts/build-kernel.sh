@@ -1,0 +1,84 @@
+#!/bin/bash
+# Builds a guest kernel from the pinned source, allnoconfig plus the named
+# fragments of kernel/config/, with kernel/patches/mm/*.patch applied.
+# The build lives in the cache under a hash of (version, fragments, patches,
+# RECIPE); a finished build is reused, an unfinished one resumed. Prints the
+# build's directory.
+#
+# usage: build-kernel.sh FRAGMENT...   (e.g. guest debug kasan)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+# Bump when a change to this script changes what it builds.
+RECIPE=1
+
+[ $# -gt 0 ] || die "usage: $0 FRAGMENT..."
+[ -f "$KERNEL_SRC/Makefile" ] || die "no kernel source: run 'make deps'"
+
+fragments=()
+for f in "$@"; do
+	fragments+=("$RXE_HMM_TOP/kernel/config/$f.config")
+	[ -f "${fragments[-1]}" ] || die "no fragment kernel/config/$f.config"
+done
+shopt -s nullglob
+patches=("$RXE_HMM_TOP"/kernel/patches/mm/*.patch)
+shopt -u nullglob
+
+key=$(content_hash "$KERNEL_PKG_VERSION" "${fragments[@]}" \
+	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE")
+dir=$RXE_HMM_CACHE/kernel/$(IFS=-; echo "$*")-$key
+if [ -f "$dir/done" ]; then
+	echo "$dir"
+	exit 0
+fi
+
+log "building kernel $(IFS=+; echo "$*") into $dir"
+# What an interrupted build left in obj/ is reused; the rest is redone.
+rm -rf "$dir/src" "$dir/mods" "$dir/selftests"
+mkdir -p "$dir/selftests"
+src=$KERNEL_SRC
+if [ ${#patches[@]} -gt 0 ]; then
+	# Hard links keep the copy cheap; patch(1) replaces the files it edits.
+	src=$dir/src
+	cp -al "$KERNEL_SRC" "$src"
+	for p in "${patches[@]}"; do
+		log "applying ${p#"$RXE_HMM_TOP"/}"
+		patch -d "$src" -p1 --batch --forward --quiet <"$p" ||
+			die "${p#"$RXE_HMM_TOP"/} does not apply"
+	done
+fi
+ln -sfn "$src" "$dir/source"
+
+obj=$dir/obj
+mkdir -p "$obj"
+cat "${fragments[@]}" >"$dir/fragment.config"
+kmake() {
+	make -C "$src" O="$obj" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" \
+		KBUILD_BUILD_USER=rxe-hmm KBUILD_BUILD_HOST=guest \
+		KBUILD_BUILD_TIMESTAMP="$KERNEL_PKG_VERSION" "$@"
+}
+kmake -s KCONFIG_ALLCONFIG="$dir/fragment.config" allnoconfig
+
+# Kconfig drops an option whose dependencies are unmet without a word.
+bad=0
+while IFS='=' read -r opt val; do
+	got=$(sed -n "s/^$opt=//p" "$obj/.config")
+	if [ "$got" != "$val" ]; then
+		echo "error: $opt=$val requested, .config has ${got:-it unset}" >&2
+		bad=1
+	fi
+done < <(grep -hE '^CONFIG_[A-Z0-9_]+=' "$dir/fragment.config")
+[ $bad -eq 0 ] || die "kernel config does not match the fragments"
+
+kmake -s bzImage modules
+kmake -s INSTALL_MOD_PATH="$dir/mods" INSTALL_MOD_STRIP=1 modules_install
+kmake -s headers
+
+# hmm-tests, the mm selftest that drives lib/test_hmm.ko, from the same tree.
+make -s -C "$src/tools/testing/selftests/mm" OUTPUT="$dir/selftests" \
+	KHDR_INCLUDES="-isystem $obj/usr/include" CC="ccache gcc" \
+	"$dir/selftests/hmm-tests"
+
+kmake -s kernelrelease >"$dir/release"
+touch "$dir/done"
+echo "$dir"

@@ -1,0 +1,63 @@
+# Shared settings for the build scripts; sourced, never run.
+# Pinned inputs and the cache layout live here and nowhere else.
+
+RXE_HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RXE_HMM_CACHE=${RXE_HMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rxe-hmm}
+
+KERNEL_PKG=linux-source-7.3
+KERNEL_PKG_VERSION=7.3.4-1~bpo13+1
+KERNEL_SUITE=trixie-backports
+RDMA_CORE_VERSION=65.0
+# perftest follows sid; scripts/deps.sh records the version it fetched.
+
+DL_DIR=$RXE_HMM_CACHE/dl
+SRC_DIR=$RXE_HMM_CACHE/src
+KERNEL_SRC=$SRC_DIR/linux-${KERNEL_PKG_VERSION%%-*}
+
+export CCACHE_DIR=${CCACHE_DIR:-$RXE_HMM_CACHE/ccache}
+export CCACHE_BASEDIR=$RXE_HMM_CACHE
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "==> $*" >&2
+}
+
+# Hash of the given files' names and contents plus extra words, short.
+content_hash() {
+	local f
+	{
+		for f in "$@"; do
+			if [ -f "$f" ]; then
+				printf '%s\n' "${f#"$RXE_HMM_TOP"/}"
+				cat "$f"
+			else
+				printf '%s\n' "$f"
+			fi
+		done
+	} | sha256sum | cut -c1-16
+}
+
+# The kernels: fragments of kernel/config/, merged in this order.
+TEST_KERNEL="guest debug kasan"
+BENCH_KERNEL="guest"
+
+# Builds rdma-core and perftest when missing and exports their directories
+# as RXE_HMM_RDMA_CORE and RXE_HMM_PERFTEST (passed on to the guest).
+export_userspace() {
+	local out what dir
+	out=$("$RXE_HMM_TOP/scripts/build-userspace.sh") || die "userspace build failed"
+	while read -r what dir; do
+		case $what in
+		rdma-core) export RXE_HMM_RDMA_CORE=$dir ;;
+		perftest) export RXE_HMM_PERFTEST=$dir ;;
+		esac
+	done <<<"$out"
+}

@@ -1,0 +1,120 @@
+# Helpers for the guest tests; sourced, never run.
+# Needs $RXE_HMM_RDMA_CORE (rdma-core build dir) and, for perftest,
+# $RXE_HMM_PERFTEST, both set by tests/check.
+
+set -euo pipefail
+
+: "${RXE_HMM_RDMA_CORE:?set by tests/check: the rdma-core build directory}"
+export PATH=$RXE_HMM_RDMA_CORE/bin${RXE_HMM_PERFTEST:+:$RXE_HMM_PERFTEST}:$PATH
+
+# The RFC 2544 benchmarking range: test hosts that exist only in this guest.
+NET_A=198.18.0.1
+NET_B=198.18.0.2
+NET_LO=198.18.1.1
+SKIP=77
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# Appends one case to $RXE_HMM_CASES: NAME STATUS SECONDS [MESSAGE].
+record_case() {
+	python3 -c 'import json, sys
+r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": float(sys.argv[3])}
+if len(sys.argv) > 4 and sys.argv[4]:
+    r["message"] = sys.argv[4]
+print(json.dumps(r))' "$@" >>"$RXE_HMM_CASES"
+}
+
+# Loads a module of the booted kernel once.
+load_module() {
+	modprobe "$1" || fail "modprobe $1"
+}
+
+# in_ns NS CMD...: runs CMD in network namespace NS ("init": the guest's own).
+in_ns() {
+	local ns=$1
+	shift
+	if [ "$ns" = init ]; then
+		"$@"
+	else
+		ip netns exec "$ns" "$@"
+	fi
+}
+
+# Two namespaces "a" and "b" joined by a veth pair, an rxe link of TYPE on
+# each end: DEV_A on veth_a (NET_A), DEV_B on veth_b (NET_B).
+setup_veth_pair() {
+	local type=$1
+	DEV_A=${type}_a
+	DEV_B=${type}_b
+	ip netns add a
+	ip netns add b
+	ip link add veth_a netns a type veth peer name veth_b netns b
+	in_ns a ip addr add "$NET_A/24" dev veth_a
+	in_ns b ip addr add "$NET_B/24" dev veth_b
+	in_ns a ip link set lo up
+	in_ns b ip link set lo up
+	in_ns a ip link set veth_a up
+	in_ns b ip link set veth_b up
+	in_ns a rdma link add "$DEV_A" type "$type" netdev veth_a
+	in_ns b rdma link add "$DEV_B" type "$type" netdev veth_b
+	GID_A=$(gid_index "$DEV_A" "$NET_A")
+	GID_B=$(gid_index "$DEV_B" "$NET_B")
+}
+
+# Removes what setup_veth_pair and setup_loopback made; safe to call twice.
+teardown_net() {
+	local dev
+	for dev in $(rdma -j link show 2>/dev/null |
+		python3 -c 'import json, sys
+for l in json.load(sys.stdin):
+    if l.get("netdev") in ("veth_a", "veth_b", "dummy_lo"):
+        print(l["ifname"].split("/")[0])'); do
+		rdma link delete "$dev" || true
+	done
+	ip netns del a 2>/dev/null || true
+	ip netns del b 2>/dev/null || true
+	ip link del dummy_lo 2>/dev/null || true
+}
+
+# One rxe link of TYPE on a dummy device, for loopback: DEV_LO, GID_LO.
+setup_loopback() {
+	local type=$1
+	DEV_LO=${type}_lo
+	ip link add dummy_lo type dummy
+	ip addr add "$NET_LO/24" dev dummy_lo
+	ip link set dummy_lo up
+	rdma link add "$DEV_LO" type "$type" netdev dummy_lo
+	GID_LO=$(gid_index "$DEV_LO" "$NET_LO")
+}
+
+# gid_index DEV IPV4: the index of the RoCE v2 GID of IPV4 on port 1.
+gid_index() {
+	local dev=$1 ip=$2 port=/sys/class/infiniband/$1/ports/1 want gid i try
+	want=$(printf '0000:0000:0000:0000:0000:ffff:%02x%02x:%02x%02x' ${ip//./ })
+	# The GID table fills in from a work queue after the address appears.
+	for try in $(seq 50); do
+		for gid in "$port"/gids/*; do
+			i=${gid##*/}
+			if [ "$(cat "$gid")" = "$want" ] &&
+			   [ "$(cat "$port/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ]; then
+				echo "$i"
+				return
+			fi
+		done
+		sleep 0.1
+	done
+	fail "$dev has no RoCE v2 GID for $ip"
+}
+
+# wait_listen NS PORT: waits until a TCP server listens on PORT in NS.
+wait_listen() {
+	local try
+	for try in $(seq 300); do
+		in_ns "$1" ss -Hltn "sport = :$2" | grep -q . && return
+		sleep 0.1
+	done
+	fail "nothing listens on port $2 in namespace $1"
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""perftest between two rxe devices on a veth pair across two namespaces.
+
+As a test: ib_write_lat, ib_read_lat, ib_write_bw and ib_read_bw, each
+with pinned memory and with --odp, must complete and report finite,
+positive figures. As a module: run_perftest() for the benchmarks.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+from lib import setup_veth_pair, teardown_net
+LAT_TOOLS = ("ib_write_lat", "ib_read_lat", "ib_send_lat")
+BW_TOOLS = ("ib_write_bw", "ib_read_bw", "ib_send_bw")
+
+
+def wait_listen(ns, port, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ss = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Hltn",
+                             f"sport = :{port}"], stdout=subprocess.PIPE,
+                            text=True).stdout
+        if ss.strip():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no perftest server on port {port} in {ns}")
+
+
+def parse_result(tool, output):
+    """The figures of perftest's result row, keyed by its column names."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("#bytes") and i + 1 < len(lines):
+            # Two-word column names ("BW peak[MB/sec]") collapse to one key.
+            header = line.replace(" [", "[").replace("BW peak", "BW_peak")
+            header = header.replace("BW average", "BW_average")
+            header = header.replace("99% percentile", "p99")
+            header = header.replace("99.9% percentile", "p99.9")
+            keys = header.split()
+            values = lines[i + 1].split()
+            if len(values) >= len(keys):
+                return {k: float(v) for k, v in zip(keys, values)}
+    raise ValueError(f"{tool}: no result row in its output")
+
+
+_port = [18600]
+
+
+def run_perftest(pair, tool, odp=False, size=None, iters=None, extra=()):
+    """Runs TOOL between the pair; returns (figures, client output)."""
+    _port[0] += 1
+    port = str(_port[0])
+    args = ["-p", port]
+    if odp:
+        args.append("--odp")
+    if size is not None:
+        args += ["-s", str(size)]
+    if iters is not None:
+        args += ["-n", str(iters)]
+    args += list(extra)
+    (dev_a, gid_a), (dev_b, gid_b) = pair["a"], pair["b"]
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", "b", tool, "-d", dev_b, "-x", gid_b] + args,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_listen("b", port)
+        client = subprocess.run(
+            ["ip", "netns", "exec", "a", tool, "-d", dev_a, "-x", gid_a] + args
+            + [pair["addr_b"]], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, timeout=600)
+        server_out = server.communicate(timeout=60)[0]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    output = client.stdout
+    if client.returncode != 0 or server.returncode != 0:
+        raise RuntimeError(f"{tool} failed (client {client.returncode}, "
+                           f"server {server.returncode}):\n{output}\n{server_out}")
+    return parse_result(tool, output), output
+
+
+def check_figures(tool, figures):
+    """Every figure finite and the headline one positive."""
+    bad = {k: v for k, v in figures.items() if not math.isfinite(v)}
+    if bad:
+        return f"non-finite figures {bad}"
+    key = "t_avg[usec]" if tool in LAT_TOOLS else "BW_average[MB/sec]"
+    if figures.get(key, 0) <= 0:
+        return f"{key} is {figures.get(key)}"
+    return None
+
+
+def main():
+    pair = setup_veth_pair(os.environ.get("RXE_HMM_LINK_TYPE", "rxe"))
+    try:
+        run_cases(pair)
+    finally:
+        teardown_net()
+
+
+def run_cases(pair):
+    cases = open(os.environ["RXE_HMM_CASES"], "a")
+    for tool in ("ib_write_lat", "ib_read_lat", "ib_write_bw", "ib_read_bw"):
+        for odp in (False, True):
+            name = f"perftest/{tool}{'-odp' if odp else ''}"
+            start = time.monotonic()
+            iters = 200 if tool in LAT_TOOLS else 500
+            try:
+                figures, output = run_perftest(pair, tool, odp=odp, iters=iters)
+                print(output)
+                problem = check_figures(tool, figures)
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                problem = str(e)
+            result = {"name": name, "status": "fail" if problem else "pass",
+                      "seconds": round(time.monotonic() - start, 2)}
+            if problem:
+                result["message"] = problem.splitlines()[0]
+                print(f"{name}: {problem}", file=sys.stderr)
+            cases.write(json.dumps(result) + "\n")
+            cases.flush()
+
+
+if __name__ == "__main__":
+    main()
