@@ -9,6 +9,9 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+# Build output goes to stderr; stdout carries only the result.
+exec 3>&1 1>&2
+
 # Bump when a change to this script changes what it builds.
 RECIPE=1
 
@@ -28,7 +31,7 @@ key=$(content_hash "$KERNEL_PKG_VERSION" "${fragments[@]}" \
 	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE")
 dir=$RXE_HMM_CACHE/kernel/$(IFS=-; echo "$*")-$key
 if [ -f "$dir/done" ]; then
-	echo "$dir"
+	echo "$dir" >&3
 	exit 0
 fi
 
@@ -81,4 +84,4 @@ make -s -C "$src/tools/testing/selftests/mm" OUTPUT="$dir/selftests" \
 
 kmake -s kernelrelease >"$dir/release"
 touch "$dir/done"
-echo "$dir"
+echo "$dir" >&3

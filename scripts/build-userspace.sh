@@ -5,6 +5,9 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
+# Build output goes to stderr; stdout carries only the result.
+exec 3>&1 1>&2
+
 # Bump when a change to this script changes what it builds.
 RECIPE=1
 
@@ -59,5 +62,5 @@ build_perftest() {
 
 build_rdma_core
 build_perftest
-echo "rdma-core $RDMA_CORE/src/build"
-echo "perftest $PERFTEST/src"
+echo "rdma-core $RDMA_CORE/src/build" >&3
+echo "perftest $PERFTEST/src" >&3

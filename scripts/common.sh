@@ -46,8 +46,8 @@ content_hash() {
 }
 
 # The kernels: fragments of kernel/config/, merged in this order.
-TEST_KERNEL="guest debug kasan"
-BENCH_KERNEL="guest"
+TEST_KERNEL=${RXE_HMM_TEST_KERNEL:-guest debug kasan}
+BENCH_KERNEL=${RXE_HMM_BENCH_KERNEL:-guest}
 
 # Builds rdma-core and perftest when missing and exports their directories
 # as RXE_HMM_RDMA_CORE and RXE_HMM_PERFTEST (passed on to the guest).

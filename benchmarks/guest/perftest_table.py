@@ -21,8 +21,8 @@ import perftest  # noqa: E402  (tests/guest/perftest.py)
 RUNS = [
     ("ib_write_lat", 8, 1000, "t_avg[usec]"),
     ("ib_read_lat", 8, 1000, "t_avg[usec]"),
-    ("ib_write_bw", 65536, 1000, "BW_average[MB/sec]"),
-    ("ib_read_bw", 65536, 1000, "BW_average[MB/sec]"),
+    ("ib_write_bw", 65536, 1000, "BW_average[MiB/sec]"),
+    ("ib_read_bw", 65536, 1000, "BW_average[MiB/sec]"),
 ]
 
 

@@ -5,6 +5,12 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# As lib.sh does: rdma-core's and perftest's programs come first.
+os.environ["PATH"] = ":".join(
+    [os.path.join(os.environ["RXE_HMM_RDMA_CORE"], "bin")]
+    + ([os.environ["RXE_HMM_PERFTEST"]] if os.environ.get("RXE_HMM_PERFTEST") else [])
+    + [os.environ["PATH"]])
+
 
 def lib_sh(script):
     """Runs SCRIPT (bash) after sourcing lib.sh; returns its stdout's words."""

@@ -18,9 +18,12 @@ LAT_TOOLS = ("ib_write_lat", "ib_read_lat", "ib_send_lat")
 BW_TOOLS = ("ib_write_bw", "ib_read_bw", "ib_send_bw")
 
 
-def wait_listen(ns, port, timeout=30):
+def wait_listen(server, ns, port, timeout=60):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if server.poll() is not None:
+            raise RuntimeError(f"perftest server exited with status {server.returncode}:"
+                               f" {server.communicate()[0]}")
         ss = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Hltn",
                              f"sport = :{port}"], stdout=subprocess.PIPE,
                             text=True).stdout
@@ -67,7 +70,7 @@ def run_perftest(pair, tool, odp=False, size=None, iters=None, extra=()):
         ["ip", "netns", "exec", "b", tool, "-d", dev_b, "-x", gid_b] + args,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_listen("b", port)
+        wait_listen(server, "b", port)
         client = subprocess.run(
             ["ip", "netns", "exec", "a", tool, "-d", dev_a, "-x", gid_a] + args
             + [pair["addr_b"]], stdout=subprocess.PIPE,
@@ -89,7 +92,7 @@ def check_figures(tool, figures):
     bad = {k: v for k, v in figures.items() if not math.isfinite(v)}
     if bad:
         return f"non-finite figures {bad}"
-    key = "t_avg[usec]" if tool in LAT_TOOLS else "BW_average[MB/sec]"
+    key = "t_avg[usec]" if tool in LAT_TOOLS else "BW_average[MiB/sec]"
     if figures.get(key, 0) <= 0:
         return f"{key} is {figures.get(key)}"
     return None
