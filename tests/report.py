@@ -15,19 +15,21 @@ import sys
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cases", required=True)
+    ap.add_argument("--cases", nargs="+", required=True, help="JSON-lines case files")
     ap.add_argument("--vm-status", type=int, required=True)
     ap.add_argument("--vm-results", required=True)
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--seconds", type=int, required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("tests", nargs="+", help="the tests that were asked for")
+    ap.add_argument("--tests", nargs="+", required=True,
+                    help="the guest tests that were asked for")
     args = ap.parse_args()
 
     cases = []
-    if os.path.exists(args.cases):
-        with open(args.cases) as f:
-            cases = [json.loads(line) for line in f if line.strip()]
+    for path in args.cases:
+        if os.path.exists(path):
+            with open(path) as f:
+                cases += [json.loads(line) for line in f if line.strip()]
     ran = {c["test"] for c in cases}
     for test in args.tests:
         if test not in ran:

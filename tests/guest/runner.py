@@ -33,7 +33,7 @@ def splat_regex():
 
 
 class Kmsg:
-    """Reads the kernel log records that appeared since the last read."""
+    """Reads the kernel's log records that appeared since the last read."""
 
     def __init__(self):
         self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
@@ -49,8 +49,10 @@ class Kmsg:
             except BrokenPipeError:
                 # Records were overwritten before we read them; go on.
                 continue
-            text = rec.decode(errors="replace").split(";", 1)[-1]
-            lines.append(text.split("\n", 1)[0])
+            prefix, _, text = rec.decode(errors="replace").partition(";")
+            # Facility 0 is the kernel's; the rest came from userspace.
+            if int(prefix.split(",", 1)[0]) >> 3 == 0:
+                lines.append(text.split("\n", 1)[0])
 
 
 def test_name(path):
