@@ -3,6 +3,10 @@
 
 RXE_HMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RXE_HMM_CACHE=${RXE_HMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rxe-hmm}
+# Its real path: ccache rewrites paths relative to it only when the
+# compiler's working directory starts with it, links resolved.
+mkdir -p "$RXE_HMM_CACHE"
+RXE_HMM_CACHE=$(cd "$RXE_HMM_CACHE" && pwd -P)
 
 KERNEL_PKG=linux-source-7.3
 KERNEL_PKG_VERSION=7.3.4-1~bpo13+1
