@@ -6,6 +6,7 @@ with pinned memory and with --odp, must complete and report finite,
 positive figures. As a module: run_perftest() for the benchmarks.
 """
 
+import itertools
 import json
 import math
 import os
@@ -15,7 +16,6 @@ import time
 
 from lib import setup_veth_pair, teardown_net
 LAT_TOOLS = ("ib_write_lat", "ib_read_lat", "ib_send_lat")
-BW_TOOLS = ("ib_write_bw", "ib_read_bw", "ib_send_bw")
 
 
 def wait_listen(server, ns, port, timeout=60):
@@ -50,13 +50,13 @@ def parse_result(tool, output):
     raise ValueError(f"{tool}: no result row in its output")
 
 
-_port = [18600]
+# Each run gets its own TCP port: a server just killed may still hold one.
+_ports = itertools.count(18601)
 
 
 def run_perftest(pair, tool, odp=False, size=None, iters=None, extra=()):
     """Runs TOOL between the pair; returns (figures, client output)."""
-    _port[0] += 1
-    port = str(_port[0])
+    port = str(next(_ports))
     args = ["-p", port]
     if odp:
         args.append("--odp")
