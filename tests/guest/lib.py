@@ -20,14 +20,14 @@ def lib_sh(script):
 
 def setup_veth_pair(link_type):
     """lib.sh's setup_veth_pair; returns its devices and GID indices."""
-    out = lib_sh(f'load_module rdma_{link_type}; setup_veth_pair {link_type} >&2;'
+    out = lib_sh(f'load_link_module {link_type}; setup_veth_pair {link_type} >&2;'
                  ' echo "$DEV_A $GID_A $DEV_B $GID_B $NET_B"')
     return {"a": (out[0], out[1]), "b": (out[2], out[3]), "addr_b": out[4]}
 
 
 def setup_loopback(link_type):
     """lib.sh's setup_loopback; returns the device's name."""
-    return lib_sh(f'load_module rdma_{link_type}; setup_loopback {link_type} >&2;'
+    return lib_sh(f'load_link_module {link_type}; setup_loopback {link_type} >&2;'
                   ' echo "$DEV_LO"')[0]
 
 

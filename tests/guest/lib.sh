@@ -32,6 +32,15 @@ load_module() {
 	modprobe "$1" || fail "modprobe $1"
 }
 
+# load_link_module TYPE: the module behind an rdma link type (rxe: the
+# kernel's rdma_rxe; rxe_hmm: ours).
+load_link_module() {
+	case $1 in
+	rxe) load_module rdma_rxe ;;
+	*) load_module "$1" ;;
+	esac
+}
+
 # in_ns NS CMD...: runs CMD in network namespace NS ("init": the guest's own).
 in_ns() {
 	local ns=$1

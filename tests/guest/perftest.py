@@ -99,7 +99,7 @@ def check_figures(tool, figures):
 
 
 def main():
-    pair = setup_veth_pair(os.environ.get("RXE_HMM_LINK_TYPE", "rxe"))
+    pair = setup_veth_pair(os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm"))
     try:
         run_cases(pair)
     finally:

@@ -4,8 +4,8 @@
 # with pinned memory, ODP (-o) and ODP with prefetch (-o -P).
 . "$(dirname "$0")/lib.sh"
 
-type=${RXE_HMM_LINK_TYPE:-rxe}
-load_module "rdma_$type"
+type=${RXE_HMM_LINK_TYPE:-rxe_hmm}
+load_link_module "$type"
 trap teardown_net EXIT
 setup_veth_pair "$type"
 setup_loopback "$type"

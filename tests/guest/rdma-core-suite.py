@@ -5,9 +5,10 @@ Runs every test of the pinned rdma-core's tests/ package through unittest,
 as run_tests.py does, and records each one as a case. Against a baseline
 file (tests/baseline/), a test that passed there and does not pass here
 fails, and one that failed there too is skipped as a known upstream failure.
+On rxe_hmm, the tests of what upstream rxe lacks (MUST_PASS) must pass too.
 
 Environment: RXE_HMM_RDMA_CORE (rdma-core build directory),
-RXE_HMM_LINK_TYPE (rxe by default), RXE_HMM_SUITE_FILTER (optional:
+RXE_HMM_LINK_TYPE (rxe_hmm by default), RXE_HMM_SUITE_FILTER (optional:
 only tests whose id contains it).
 """
 
@@ -24,6 +25,16 @@ from lib import setup_loopback, teardown_net
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BASELINE = os.path.join(TOP, "tests", "baseline", "rdma-core-rdma_rxe.txt")
+
+# Per link type: tests that must pass whatever the baseline says.
+MUST_PASS = {
+    "rxe_hmm": {f"rdma-core/tests.test_odp.OdpTestCase.{t}" for t in (
+        "test_odp_implicit_rc_traffic",
+        "test_odp_implicit_sync_prefetch_rc_traffic",
+        "test_odp_implicit_async_prefetch_rc_traffic",
+        "test_mrex_odp_implicit_rc_traffic",
+    )},
+}
 
 
 class RecordingResult(unittest.TextTestResult):
@@ -103,7 +114,8 @@ def main():
                     "(default: $RXE_HMM_BASELINE or %(default)s)")
     args = ap.parse_args()
 
-    link_type = os.environ.get("RXE_HMM_LINK_TYPE", "rxe")
+    link_type = os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm")
+    must_pass = MUST_PASS.get(link_type, set())
     dev = setup_loopback(link_type)
     try:
         suite = load_suite(os.environ["RXE_HMM_RDMA_CORE"], dev)
@@ -120,7 +132,10 @@ def main():
         for test in sorted(outcomes):
             status, seconds, message = outcomes[test]
             name = f"rdma-core/{test}"
-            if base.get(name) == "pass" and status != "pass":
+            if name in must_pass and status != "pass":
+                status = "fail"
+                message = f"must pass on {link_type}; here: {message}"
+            elif base.get(name) == "pass" and status != "pass":
                 status = "fail"
                 message = f"passes in {os.path.basename(args.baseline)}; here: {message}"
             elif base.get(name) == "fail" and status == "fail":
@@ -132,10 +147,11 @@ def main():
                 case["message"] = message
             cases.write(json.dumps(case) + "\n")
         ran = {f"rdma-core/{t}" for t in outcomes}
-        for name in sorted(n for n, s in base.items() if s == "pass" and n not in ran):
+        required = {n for n, s in base.items() if s == "pass"} | must_pass
+        for name in sorted(n for n in required if n not in ran):
             if not os.environ.get("RXE_HMM_SUITE_FILTER"):
                 cases.write(json.dumps({"name": name, "status": "fail", "seconds": 0,
-                                        "message": "passes in the baseline, did not run"})
+                                        "message": "required to pass, did not run"})
                             + "\n")
     return 0
 

@@ -1,0 +1,708 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * On-demand paging for rxe_hmm, built directly on hmm_range_fault() and
+ * the two-pass mmu_interval_notifier.
+ *
+ * An ODP MR owns an interval notifier over its user range and a sparse
+ * page table (odp_table.h). The data path looks entries up without a
+ * sleeping lock and copies; a missing or read-only entry sends it to
+ * rxe_odp_fault(), which fills the table from hmm_range_fault() under the
+ * notifier sequence. Invalidation clears entries in pass 1
+ * (invalidate_start) and, when an access may still be using a cleared
+ * page, waits for it in pass 2 (invalidate_finish). MMU_NOTIFY_RELEASE
+ * fences the MR for good: every later access fails, so a remote access
+ * completes with a remote access error.
+ */
+
+#include <linux/delay.h>
+#include <linux/hmm.h>
+#include <linux/libnvdimm.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <rdma/restrack.h>
+
+#include "rxe.h"
+
+/* Hard cap of one fault: bounds the pfn array and the time in the walk. */
+#define RXE_ODP_MAX_FAULT_PAGES	(2 * RXE_ODP_CHUNK_PAGES)
+
+static unsigned int odp_readahead = 16;
+module_param(odp_readahead, uint, 0644);
+MODULE_PARM_DESC(odp_readahead,
+		 "Pages faulted beyond an access, within its VMA and MR (default 16, at most 512)");
+
+static bool implicit_odp = true;
+module_param(implicit_odp, bool, 0644);
+MODULE_PARM_DESC(implicit_odp,
+		 "Offer implicit ODP on devices created from now on (default Y)");
+
+static unsigned int odp_access_delay_ms;
+module_param(odp_access_delay_ms, uint, 0644);
+MODULE_PARM_DESC(odp_access_delay_ms,
+		 "Debug: sleep this long inside every ODP access, after its pages were looked up (default 0)");
+
+enum rxe_odp_fault_flags {
+	RXE_ODP_FAULT_WRITE	= BIT(0),
+	/* only record pages already present, as ADVICE_PREFETCH_NO_FAULT */
+	RXE_ODP_FAULT_SNAPSHOT	= BIT(1),
+	/* no readahead: prefetch asks for exactly its range */
+	RXE_ODP_FAULT_EXACT	= BIT(2),
+};
+
+static inline struct rxe_odp *to_odp(struct rxe_mr *mr)
+{
+	return mr->odp;
+}
+
+static void rxe_odp_count(struct rxe_odp *odp, enum rxe_hmm_counters idx,
+			  s64 n)
+{
+	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
+
+	atomic64_add(n, &odp->counters[idx]);
+	atomic64_add(n, &rxe->hmm.counters[idx]);
+}
+
+static unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
+{
+	return iova + odp->va_offset;
+}
+
+/*
+ * Fills the table for [@va, @va + @len) from hmm_range_fault(), plus
+ * readahead within the same VMA and MR unless RXE_ODP_FAULT_EXACT.
+ */
+static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
+			 unsigned int flags)
+{
+	struct mm_struct *mm = odp->notifier.mm;
+	unsigned long start = ALIGN_DOWN(va, PAGE_SIZE);
+	unsigned long end, timeout, npages, added;
+	struct hmm_range range = {
+		.notifier = &odp->notifier,
+		.dev_private_owner = odp->mr->ibmr.device,
+	};
+	struct vm_area_struct *vma;
+	unsigned long *pfns;
+	int err;
+
+	if (len > (u64)RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT)
+		len = (u64)RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT;
+	end = PAGE_ALIGN(va + len);
+	if (start < odp->start || end > odp->end || start >= end)
+		return -EFAULT;
+
+	if (!(flags & RXE_ODP_FAULT_SNAPSHOT)) {
+		range.default_flags = HMM_PFN_REQ_FAULT;
+		if (flags & RXE_ODP_FAULT_WRITE)
+			range.default_flags |= HMM_PFN_REQ_WRITE;
+	}
+
+	pfns = kvmalloc_array(RXE_ODP_MAX_FAULT_PAGES, sizeof(*pfns),
+			      GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	range.hmm_pfns = pfns;
+
+	if (!mmget_not_zero(mm)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+
+	if (!(flags & (RXE_ODP_FAULT_EXACT | RXE_ODP_FAULT_SNAPSHOT))) {
+		unsigned long ra = min(READ_ONCE(odp_readahead),
+				       RXE_ODP_CHUNK_PAGES);
+		unsigned long ra_end;
+
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, end - 1);
+		if (vma) {
+			ra_end = min3(end + (ra << PAGE_SHIFT), vma->vm_end,
+				      odp->end);
+			ra_end = min(ra_end,
+				     start + (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT));
+			/* a write fault only extends over writable memory */
+			if ((flags & RXE_ODP_FAULT_WRITE) &&
+			    !(vma->vm_flags & VM_WRITE))
+				ra_end = end;
+			end = max(end, ra_end);
+		}
+		mmap_read_unlock(mm);
+	}
+	range.start = start;
+	range.end = end;
+	npages = (end - start) >> PAGE_SHIFT;
+
+	err = rxe_odp_table_reserve(&odp->table, start, end);
+	if (err)
+		goto out_put;
+
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+again:
+	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
+	mmap_read_lock(mm);
+	err = hmm_range_fault(&range);
+	mmap_read_unlock(mm);
+	if (err == -EBUSY) {
+		if (time_after(jiffies, timeout))
+			goto out_put;
+		goto again;
+	}
+	if (err)
+		goto out_put;
+
+	spin_lock(&odp->table.lock);
+	if (mmu_interval_read_retry(&odp->notifier, range.notifier_seq)) {
+		spin_unlock(&odp->table.lock);
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			goto out_put;
+		}
+		goto again;
+	}
+	if (odp->table.dead) {
+		spin_unlock(&odp->table.lock);
+		err = -EFAULT;
+		goto out_put;
+	}
+	added = rxe_odp_table_store(&odp->table, start, npages, pfns);
+	spin_unlock(&odp->table.lock);
+
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, added);
+
+out_put:
+	mmput(mm);
+out_free:
+	kvfree(pfns);
+	return err;
+}
+
+/*
+ * Walks [@va, @va + @len) page by page inside an access, calling @fn with
+ * each page's kernel mapping. A page that is missing, or read-only for a
+ * write, ends the access, is faulted in and the walk resumes there: @fn
+ * is therefore called once for every byte, in order.
+ */
+typedef void (*rxe_odp_page_fn)(void *kaddr, unsigned int len, void *arg);
+
+static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
+			bool write, rxe_odp_page_fn fn, void *arg)
+{
+	unsigned long fault_va = ULONG_MAX;
+	struct rxe_odp_access access;
+	unsigned int offset, bytes;
+	unsigned int delay_ms;
+	unsigned long entry;
+	int tries = 0;
+	void *kaddr;
+	int err;
+
+	while (len) {
+		err = rxe_odp_access_begin(&odp->table, &access);
+		if (err)
+			return err;
+		while (len) {
+			entry = rxe_odp_table_entry(&odp->table, va);
+			if (!rxe_odp_entry_allows(entry, write))
+				break;
+			/*
+			 * Debug knob: hold a looked-up page across a sleep, so
+			 * a test can invalidate it meanwhile and see pass 2
+			 * wait for this access.
+			 */
+			delay_ms = READ_ONCE(odp_access_delay_ms);
+			if (unlikely(delay_ms))
+				msleep(delay_ms);
+			offset = offset_in_page(va);
+			bytes = min_t(u64, len, PAGE_SIZE - offset);
+			kaddr = kmap_local_page(hmm_pfn_to_page(entry));
+			fn(kaddr + offset, bytes, arg);
+			kunmap_local(kaddr);
+			va += bytes;
+			len -= bytes;
+		}
+		rxe_odp_access_end(&odp->table, &access);
+		if (!len)
+			break;
+		/*
+		 * An invalidation that beats every fault to the same page
+		 * must not keep us here forever.
+		 */
+		if (va != fault_va)
+			tries = 0;
+		else if (++tries > 16)
+			return -EBUSY;
+		fault_va = va;
+		err = rxe_odp_fault(odp, va, len,
+				    write ? RXE_ODP_FAULT_WRITE : 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct rxe_odp_copy {
+	u8			*addr;
+	enum rxe_mr_copy_dir	dir;
+};
+
+static void rxe_odp_copy_page(void *kaddr, unsigned int len, void *arg)
+{
+	struct rxe_odp_copy *c = arg;
+
+	if (c->dir == RXE_TO_MR_OBJ)
+		memcpy(kaddr, c->addr, len);
+	else
+		memcpy(c->addr, kaddr, len);
+	c->addr += len;
+}
+
+int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
+		    enum rxe_mr_copy_dir dir)
+{
+	struct rxe_odp *odp = to_odp(mr);
+	struct rxe_odp_copy c = { .addr = addr, .dir = dir };
+
+	if (length <= 0)
+		return length ? -EINVAL : 0;
+	if (dir != RXE_TO_MR_OBJ && dir != RXE_FROM_MR_OBJ)
+		return -EINVAL;
+
+	return rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), length,
+			    dir == RXE_TO_MR_OBJ, rxe_odp_copy_page, &c);
+}
+
+struct rxe_odp_atomic {
+	int		opcode;
+	u64		compare;
+	u64		swap_add;
+	u64		orig;
+};
+
+static void rxe_odp_atomic_page(void *kaddr, unsigned int len, void *arg)
+{
+	struct rxe_odp_atomic *a = arg;
+	u64 *va = kaddr;
+
+	/* the same lock as rxe's pinned atomics: one atomicity domain */
+	spin_lock_bh(&atomic_ops_lock);
+	a->orig = *va;
+	if (a->opcode == IB_OPCODE_RC_COMPARE_SWAP) {
+		if (a->orig == a->compare)
+			*va = a->swap_add;
+	} else {
+		*va = a->orig + a->swap_add;
+	}
+	spin_unlock_bh(&atomic_ops_lock);
+}
+
+enum resp_states rxe_odp_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
+				   u64 compare, u64 swap_add, u64 *orig_val)
+{
+	struct rxe_odp *odp = to_odp(mr);
+	struct rxe_odp_atomic a = {
+		.opcode = opcode,
+		.compare = compare,
+		.swap_add = swap_add,
+	};
+
+	if (unlikely(mr->state != RXE_MR_STATE_VALID))
+		return RESPST_ERR_RKEY_VIOLATION;
+	if (mr_check_range(mr, iova, sizeof(u64)))
+		return RESPST_ERR_RKEY_VIOLATION;
+	/* aligned, so the word never straddles two pages */
+	if (unlikely(rxe_odp_iova_to_va(odp, iova) & 7))
+		return RESPST_ERR_MISALIGNED_ATOMIC;
+
+	if (rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), sizeof(u64),
+			 true, rxe_odp_atomic_page, &a))
+		return RESPST_ERR_RKEY_VIOLATION;
+
+	*orig_val = a.orig;
+	return RESPST_NONE;
+}
+
+static void rxe_odp_atomic_write_page(void *kaddr, unsigned int len,
+				      void *arg)
+{
+	/* after all prior operations, as rxe does for pinned MRs */
+	smp_store_release((u64 *)kaddr, *(u64 *)arg);
+}
+
+enum resp_states rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova,
+					 u64 value)
+{
+	struct rxe_odp *odp = to_odp(mr);
+
+	/* See IBA oA19-28 */
+	if (mr_check_range(mr, iova, sizeof(value)))
+		return RESPST_ERR_RKEY_VIOLATION;
+	/* See IBA A19.4.2 */
+	if (unlikely(rxe_odp_iova_to_va(odp, iova) & 7))
+		return RESPST_ERR_MISALIGNED_ATOMIC;
+
+	if (rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), sizeof(value),
+			 true, rxe_odp_atomic_write_page, &value))
+		return RESPST_ERR_RKEY_VIOLATION;
+	return RESPST_NONE;
+}
+
+static void rxe_odp_flush_page(void *kaddr, unsigned int len, void *arg)
+{
+	arch_wb_cache_pmem(kaddr, len);
+}
+
+int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova, unsigned int length)
+{
+	struct rxe_odp *odp = to_odp(mr);
+
+	/* a flush never modifies memory; read access suffices */
+	return rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), length, false,
+			    rxe_odp_flush_page, NULL);
+}
+
+/* Pass 2: wait for the accesses that may use a page pass 1 cleared. */
+static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
+{
+	struct rxe_odp_finish *finish =
+		container_of(f, struct rxe_odp_finish, base);
+	struct rxe_odp *odp = finish->odp;
+
+	rxe_odp_table_wait(&odp->table);
+	if (finish == &odp->finish)
+		clear_bit_unlock(0, &odp->finish_busy);
+	else
+		kfree(finish);
+}
+
+/*
+ * Pass 1: clear the range so that no new access uses it; hand the wait
+ * for accesses already in flight to pass 2, so that the mm waits for all
+ * its notifiers at once rather than for each in turn.
+ */
+static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
+				     const struct mmu_notifier_range *range,
+				     unsigned long cur_seq,
+				     struct mmu_interval_notifier_finish **f)
+{
+	struct rxe_odp *odp = container_of(mni, struct rxe_odp, notifier);
+	unsigned long start = max(range->start, odp->start);
+	unsigned long end = min(range->end, odp->end);
+	struct rxe_odp_finish *finish;
+	unsigned long cleared;
+
+	spin_lock(&odp->table.lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	/* the mm is going away: fence the MR for good (seeds/004) */
+	if (range->event == MMU_NOTIFY_RELEASE)
+		WRITE_ONCE(odp->table.dead, true);
+	cleared = rxe_odp_table_clear(&odp->table, start, end);
+	spin_unlock(&odp->table.lock);
+
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
+	if (!cleared)
+		return true;
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
+
+	if (!rxe_odp_table_busy(&odp->table))
+		return true;
+	/* Cannot wait here, and pass 2 runs in this same context. */
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+
+	if (!test_and_set_bit_lock(0, &odp->finish_busy)) {
+		finish = &odp->finish;
+	} else {
+		finish = kmalloc_obj(*finish, GFP_NOWAIT);
+		if (!finish) {
+			/* behave as a one-pass notifier */
+			rxe_odp_table_wait(&odp->table);
+			return true;
+		}
+	}
+	finish->odp = odp;
+	*f = &finish->base;
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
+	.invalidate_start = rxe_odp_invalidate_start,
+	.invalidate_finish = rxe_odp_invalidate_finish,
+};
+
+int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
+			 u64 iova, int access_flags, struct rxe_mr *mr)
+{
+	bool implicit = !start && length == U64_MAX;
+	struct rxe_odp *odp;
+	u64 end;
+	int err;
+
+	rxe_mr_init(access_flags, mr);
+
+	if (!length)
+		return -EINVAL;
+	if (implicit) {
+		if (!(rxe->attr.odp_caps.general_caps &
+		      IB_ODP_SUPPORT_IMPLICIT))
+			return -EOPNOTSUPP;
+		/* the MR maps iova to the same virtual address */
+		if (iova)
+			return -EINVAL;
+		end = TASK_SIZE;
+	} else {
+		if (check_add_overflow(start, length, &end))
+			return -EOVERFLOW;
+		if (end > TASK_SIZE)
+			return -EFAULT;
+	}
+
+	odp = kzalloc_obj(*odp);
+	if (!odp)
+		return -ENOMEM;
+	odp->mr = mr;
+	odp->implicit = implicit;
+	odp->writable = ib_access_writable(access_flags);
+	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
+	odp->end = PAGE_ALIGN(end);
+	odp->va_offset = start - iova;
+	odp->finish.odp = odp;
+	rxe_odp_table_init(&odp->table);
+
+	err = mmu_interval_notifier_insert(&odp->notifier, current->mm,
+					   odp->start, odp->end - odp->start,
+					   &rxe_odp_mn_ops);
+	if (err) {
+		kfree(odp);
+		return err;
+	}
+
+	mr->odp = odp;
+	mr->ibmr.length = length;
+	mr->ibmr.iova = iova;
+	mr->ibmr.type = IB_MR_TYPE_USER;
+	mr->state = RXE_MR_STATE_VALID;
+	return 0;
+}
+
+/* The last reference to @mr is gone: no access can be in flight. */
+void rxe_odp_mr_cleanup(struct rxe_mr *mr)
+{
+	struct rxe_odp *odp = to_odp(mr);
+
+	/* waits for an invalidation in progress, both passes */
+	mmu_interval_notifier_remove(&odp->notifier);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES,
+		      -(s64)odp->table.mapped);
+	rxe_odp_table_destroy(&odp->table);
+	mr->odp = NULL;
+	kfree(odp);
+}
+
+/* The pages an ODP MR may write were decided at registration. */
+int rxe_odp_check_rereg(struct rxe_mr *mr, int flags, int access)
+{
+	if ((flags & IB_MR_REREG_ACCESS) && ib_access_writable(access) &&
+	    !to_odp(mr)->writable)
+		return -EACCES;
+	return 0;
+}
+
+struct rxe_odp_prefetch_work {
+	struct work_struct	work;
+	unsigned int		flags;
+	u32			num_sge;
+	struct {
+		struct rxe_mr	*mr;
+		u64		iova;
+		u32		length;
+	} frags[];
+};
+
+static int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u32 length,
+			    unsigned int flags)
+{
+	struct rxe_odp *odp = to_odp(mr);
+	unsigned long va = rxe_odp_iova_to_va(odp, iova);
+	unsigned long end = va + length;
+	unsigned long chunk;
+	int err = 0;
+
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_PREFETCHES, 1);
+	while (va < end && !err) {
+		chunk = min(end - va, (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT) -
+				      offset_in_page(va));
+		err = rxe_odp_fault(odp, va, chunk, flags);
+		va += chunk;
+	}
+	return err;
+}
+
+static void rxe_odp_prefetch_work_fn(struct work_struct *w)
+{
+	struct rxe_odp_prefetch_work *work =
+		container_of(w, struct rxe_odp_prefetch_work, work);
+	u32 i;
+
+	/* best effort: an asynchronous prefetch has nobody to report to */
+	for (i = 0; i < work->num_sge; i++) {
+		rxe_odp_prefetch(work->frags[i].mr, work->frags[i].iova,
+				 work->frags[i].length, work->flags);
+		rxe_put(work->frags[i].mr);
+	}
+	kvfree(work);
+}
+
+/* Looks up and checks one SGE; returns the MR with a reference held. */
+static struct rxe_mr *rxe_odp_prefetch_mr(struct rxe_pd *pd,
+					  enum ib_uverbs_advise_mr_advice advice,
+					  struct ib_sge *sge, int *err)
+{
+	struct rxe_mr *mr;
+
+	mr = lookup_mr(pd, 0, sge->lkey, RXE_LOOKUP_LOCAL);
+	if (!mr) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (!is_odp_mr(mr) || mr_check_range(mr, sge->addr, sge->length)) {
+		*err = -EINVAL;
+		goto err_put;
+	}
+	if (advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE &&
+	    !to_odp(mr)->writable) {
+		*err = -EPERM;
+		goto err_put;
+	}
+	return mr;
+
+err_put:
+	rxe_put(mr);
+	return NULL;
+}
+
+int rxe_ib_advise_mr(struct ib_pd *ibpd, enum ib_uverbs_advise_mr_advice advice,
+		     u32 flags, struct ib_sge *sg_list, u32 num_sge,
+		     struct uverbs_attr_bundle *attrs)
+{
+	struct rxe_pd *pd = to_rpd(ibpd);
+	struct rxe_odp_prefetch_work *work;
+	unsigned int pf_flags = RXE_ODP_FAULT_EXACT;
+	struct rxe_mr *mr;
+	int err = 0;
+	u32 i;
+
+	switch (advice) {
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH:
+		break;
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE:
+		pf_flags |= RXE_ODP_FAULT_WRITE;
+		break;
+	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT:
+		pf_flags |= RXE_ODP_FAULT_SNAPSHOT;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH)
+		return -EOPNOTSUPP;
+
+	if (flags & IB_UVERBS_ADVISE_MR_FLAG_FLUSH) {
+		for (i = 0; i < num_sge; i++) {
+			mr = rxe_odp_prefetch_mr(pd, advice, &sg_list[i], &err);
+			if (!mr)
+				return err;
+			err = rxe_odp_prefetch(mr, sg_list[i].addr,
+					       sg_list[i].length, pf_flags);
+			rxe_put(mr);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+
+	/* Asynchronous: check everything now, fault later. */
+	work = kvzalloc_flex(*work, frags, num_sge);
+	if (!work)
+		return -ENOMEM;
+	INIT_WORK(&work->work, rxe_odp_prefetch_work_fn);
+	work->flags = pf_flags;
+	for (i = 0; i < num_sge; i++) {
+		mr = rxe_odp_prefetch_mr(pd, advice, &sg_list[i], &err);
+		if (!mr)
+			goto err_put;
+		work->frags[i].mr = mr;
+		work->frags[i].iova = sg_list[i].addr;
+		work->frags[i].length = sg_list[i].length;
+		work->num_sge++;
+	}
+	queue_work(rxe_wq, &work->work);
+	return 0;
+
+err_put:
+	for (i = 0; i < work->num_sge; i++)
+		rxe_put(work->frags[i].mr);
+	kvfree(work);
+	return err;
+}
+
+static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
+{
+	static const char * const names[RXE_HMM_NUM_COUNTERS] = {
+		[RXE_HMM_CNT_ODP_FAULTS] = "odp_faults",
+		[RXE_HMM_CNT_ODP_FAULTED_PAGES] = "odp_faulted_pages",
+		[RXE_HMM_CNT_ODP_INVALIDATIONS] = "odp_invalidations",
+		[RXE_HMM_CNT_ODP_INVALIDATED_PAGES] = "odp_invalidated_pages",
+		[RXE_HMM_CNT_ODP_PREFETCHES] = "odp_prefetches",
+		[RXE_HMM_CNT_ODP_MAPPED_PAGES] = "odp_mapped_pages",
+	};
+	struct rxe_odp *odp = to_odp(to_rmr(ibmr));
+	struct nlattr *table;
+	int i;
+
+	if (!odp)
+		return 0;
+	table = nla_nest_start(msg, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
+	if (!table)
+		return -EMSGSIZE;
+	for (i = 0; i < RXE_HMM_NUM_COUNTERS; i++) {
+		if (rdma_nl_stat_hwcounter_entry(msg, names[i],
+						 atomic64_read(&odp->counters[i]))) {
+			nla_nest_cancel(msg, table);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(msg, table);
+	return 0;
+}
+
+static const struct ib_device_ops rxe_odp_dev_ops = {
+	.advise_mr = rxe_ib_advise_mr,
+	.fill_stat_mr_entry = rxe_odp_fill_stat_mr_entry,
+};
+
+void rxe_odp_init_device(struct rxe_dev *rxe)
+{
+	struct ib_odp_caps *caps = &rxe->attr.odp_caps;
+
+	rxe->attr.kernel_cap_flags |= IBK_ON_DEMAND_PAGING;
+	caps->general_caps = IB_ODP_SUPPORT;
+	if (READ_ONCE(implicit_odp))
+		caps->general_caps |= IB_ODP_SUPPORT_IMPLICIT;
+	caps->per_transport_caps.ud_odp_caps = IB_ODP_SUPPORT_SEND |
+					       IB_ODP_SUPPORT_RECV |
+					       IB_ODP_SUPPORT_SRQ_RECV;
+	caps->per_transport_caps.rc_odp_caps = IB_ODP_SUPPORT_SEND |
+					       IB_ODP_SUPPORT_RECV |
+					       IB_ODP_SUPPORT_WRITE |
+					       IB_ODP_SUPPORT_READ |
+					       IB_ODP_SUPPORT_ATOMIC |
+					       IB_ODP_SUPPORT_SRQ_RECV |
+					       IB_ODP_SUPPORT_FLUSH |
+					       IB_ODP_SUPPORT_ATOMIC_WRITE;
+	ib_set_device_ops(&rxe->ib_dev, &rxe_odp_dev_ops);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * The HMM-based ODP engine of rxe_hmm: what the rxe protocol engine calls
+ * for ODP MRs. It replaces upstream rxe_odp.c and does not use
+ * ib_umem_odp.
+ */
+
+#ifndef RXE_ODP_H
+#define RXE_ODP_H
+
+#include <linux/mmu_notifier.h>
+
+#include "odp_table.h"
+
+struct rxe_odp;
+
+/* The state of one invalidation between its two passes. */
+struct rxe_odp_finish {
+	struct mmu_interval_notifier_finish	base;
+	struct rxe_odp				*odp;
+};
+
+struct rxe_odp {
+	struct mmu_interval_notifier	notifier;
+	struct rxe_odp_table		table;
+	struct rxe_mr			*mr;
+	/* user virtual range [start, end) the MR covers, page aligned */
+	unsigned long			start;
+	unsigned long			end;
+	/* va = iova + va_offset */
+	u64				va_offset;
+	bool				implicit;
+	bool				writable;
+	/*
+	 * Pass-2 state of one invalidation without allocating; a second
+	 * concurrent invalidation of this MR allocates its own.
+	 */
+	struct rxe_odp_finish		finish;
+	unsigned long			finish_busy;
+	atomic64_t			counters[RXE_HMM_NUM_COUNTERS];
+};
+
+void rxe_odp_init_device(struct rxe_dev *rxe);
+int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
+			 u64 iova, int access_flags, struct rxe_mr *mr);
+void rxe_odp_mr_cleanup(struct rxe_mr *mr);
+int rxe_odp_check_rereg(struct rxe_mr *mr, int flags, int access);
+int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
+		    enum rxe_mr_copy_dir dir);
+enum resp_states rxe_odp_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
+				   u64 compare, u64 swap_add, u64 *orig_val);
+int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova,
+			    unsigned int length);
+enum resp_states rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova,
+					 u64 value);
+int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,
+		     u32 flags, struct ib_sge *sg_list, u32 num_sge,
+		     struct uverbs_attr_bundle *attrs);
+
+#endif /* RXE_ODP_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * The ODP page table of one MR, and the protocol between the data path
+ * and invalidation. Nothing here knows about mm or rxe, so KUnit can drive
+ * every state without a process (kernel/tests/odp_table_kunit.c).
+ *
+ * Entries are hmm_range_fault() output, indexed by user virtual address:
+ *   0                          not present: the next access faults;
+ *   HMM_PFN_VALID              present, readable;
+ *   HMM_PFN_VALID|HMM_PFN_WRITE present, writable.
+ * A device-resident page is an entry like any other: its pfn is the
+ * device-private page, which the data path resolves to its backing store.
+ *
+ * Entries live in chunks of RXE_ODP_CHUNK_PAGES, allocated on first fault
+ * and kept until the MR is destroyed, so an implicit MR costs memory in
+ * proportion to what it touched, not to the address space it covers.
+ *
+ * Protocol: the data path brackets every use of entries with
+ * rxe_odp_access_begin() / rxe_odp_access_end() and never sleeps on a
+ * lock. An invalidation clears entries under @lock, then, if any entry it
+ * cleared was present and an access is in flight, waits for the accesses
+ * that started before the clear (an SRCU grace period). Accesses that
+ * start after the clear see the cleared entries and fault.
+ */
+
+#ifndef RXE_ODP_TABLE_H
+#define RXE_ODP_TABLE_H
+
+#include <linux/hmm.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+
+#define RXE_ODP_CHUNK_ORDER	9
+#define RXE_ODP_CHUNK_PAGES	(1UL << RXE_ODP_CHUNK_ORDER)
+#define RXE_ODP_CHUNK_SHIFT	(PAGE_SHIFT + RXE_ODP_CHUNK_ORDER)
+
+struct rxe_odp_chunk {
+	unsigned long pfns[RXE_ODP_CHUNK_PAGES];
+};
+
+struct rxe_odp_table {
+	/* va >> RXE_ODP_CHUNK_SHIFT -> struct rxe_odp_chunk */
+	struct xarray	chunks;
+	/*
+	 * Serialises entry updates against invalidation; the caller's
+	 * mmu_interval notifier sequence is set and checked under it too.
+	 */
+	spinlock_t	lock;
+	/* accesses between rxe_odp_access_begin() and _end() */
+	atomic_t	active;
+	/* set by MMU_NOTIFY_RELEASE: the mm is gone, no access may proceed */
+	bool		dead;
+	/* present entries, under @lock */
+	unsigned long	mapped;
+};
+
+struct rxe_odp_access {
+	int		srcu_idx;
+};
+
+void rxe_odp_table_init(struct rxe_odp_table *t);
+void rxe_odp_table_destroy(struct rxe_odp_table *t);
+int rxe_odp_table_reserve(struct rxe_odp_table *t, unsigned long start,
+			  unsigned long end);
+unsigned long rxe_odp_table_store(struct rxe_odp_table *t,
+				  unsigned long start, unsigned long npages,
+				  const unsigned long *hmm_pfns);
+unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
+				  unsigned long start, unsigned long end);
+size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
+
+int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
+void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
+bool rxe_odp_table_busy(struct rxe_odp_table *t);
+void rxe_odp_table_wait(struct rxe_odp_table *t);
+
+/**
+ * rxe_odp_table_entry() - read the entry of @va without a lock
+ * @t: the table
+ * @va: user virtual address
+ *
+ * Only meaningful between rxe_odp_access_begin() and _end(); an entry
+ * read there stays usable until rxe_odp_access_end(), because an
+ * invalidation that clears it waits for this access first.
+ */
+static inline unsigned long rxe_odp_table_entry(struct rxe_odp_table *t,
+						unsigned long va)
+{
+	struct rxe_odp_chunk *chunk = xa_load(&t->chunks,
+					      va >> RXE_ODP_CHUNK_SHIFT);
+
+	if (!chunk)
+		return 0;
+	return READ_ONCE(chunk->pfns[(va >> PAGE_SHIFT) &
+				     (RXE_ODP_CHUNK_PAGES - 1)]);
+}
+
+/* Whether @entry allows an access, a write when @write. */
+static inline bool rxe_odp_entry_allows(unsigned long entry, bool write)
+{
+	unsigned long need = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
+
+	return (entry & need) == need;
+}
+
+#endif /* RXE_ODP_TABLE_H */

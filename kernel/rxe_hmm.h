@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * rxe_hmm per-device state. The upstream rxe_dev carries one of these as
+ * its last member (kernel/patches/rxe/), so the engine's counters and the
+ * module's device list live beside rxe's own state.
+ */
+
+#ifndef RXE_HMM_H
+#define RXE_HMM_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+
+enum rxe_hmm_counters {
+	RXE_HMM_CNT_ODP_FAULTS,
+	RXE_HMM_CNT_ODP_FAULTED_PAGES,
+	RXE_HMM_CNT_ODP_INVALIDATIONS,
+	RXE_HMM_CNT_ODP_INVALIDATED_PAGES,
+	RXE_HMM_CNT_ODP_PREFETCHES,
+	/* a level, not an event count: pages mapped by all ODP MRs now */
+	RXE_HMM_CNT_ODP_MAPPED_PAGES,
+	RXE_HMM_NUM_COUNTERS
+};
+
+/* Counter names, for rxe's rdma_stat_desc table starting at @base. */
+#define RXE_HMM_COUNTER_DESCS(base)					\
+	[(base) + RXE_HMM_CNT_ODP_FAULTS].name = "odp_faults",		\
+	[(base) + RXE_HMM_CNT_ODP_FAULTED_PAGES].name = "odp_faulted_pages", \
+	[(base) + RXE_HMM_CNT_ODP_INVALIDATIONS].name = "odp_invalidations", \
+	[(base) + RXE_HMM_CNT_ODP_INVALIDATED_PAGES].name =		\
+		"odp_invalidated_pages",				\
+	[(base) + RXE_HMM_CNT_ODP_PREFETCHES].name = "odp_prefetches",	\
+	[(base) + RXE_HMM_CNT_ODP_MAPPED_PAGES].name = "odp_mapped_pages",
+
+struct rxe_hmm_dev {
+	atomic64_t		counters[RXE_HMM_NUM_COUNTERS];
+	/* on the module's device list from rxe_add() to rxe_dealloc() */
+	struct list_head	list;
+};
+
+struct rxe_dev;
+
+void rxe_hmm_dev_add(struct rxe_dev *rxe);
+void rxe_hmm_dev_del(struct rxe_dev *rxe);
+void rxe_hmm_unregister_all(void);
+
+#endif /* RXE_HMM_H */
