@@ -8,7 +8,7 @@
 # into a module tree that modprobe and depmod understand:
 #   <out>/obj    the kbuild output;
 #   <out>/mods   lib/modules/<release>/, the kernel's modules plus
-#                extra/rxe_hmm.ko.
+#                extra/: rxe_hmm.ko and rxe_hmm_kunit.ko.
 # The result lives in the cache under a hash of the kernel and our
 # sources; only the result directory is printed on stdout.
 set -euo pipefail
@@ -43,7 +43,7 @@ fi
 mkdir -p "$out/mods/lib/modules"
 cp -al "$kdir/mods/lib/modules/$rel" "$out/mods/lib/modules/"
 mkdir -p "$out/mods/lib/modules/$rel/extra"
-cp "$out/obj/rxe_hmm.ko" "$out/mods/lib/modules/$rel/extra/"
+cp "$out"/obj/*.ko "$out/mods/lib/modules/$rel/extra/"
 depmod -b "$out/mods" "$rel"
 
 touch "$out/done"

@@ -64,4 +64,7 @@ export_userspace() {
 		perftest) export RXE_HMM_PERFTEST=$dir ;;
 		esac
 	done <<<"$out"
+	RXE_HMM_TESTS=$("$RXE_HMM_TOP/scripts/build-tests.sh" "$RXE_HMM_RDMA_CORE") ||
+		die "building the C tests failed"
+	export RXE_HMM_TESTS
 }

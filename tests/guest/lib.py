@@ -1,7 +1,11 @@
 """Python side of lib.sh: the same network setup, for the python tests."""
 
+import json
 import os
+import re
 import subprocess
+import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,3 +37,37 @@ def setup_loopback(link_type):
 
 def teardown_net():
     lib_sh("teardown_net")
+
+
+TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (SKIP|XFAIL)?\s*(.*))?")
+
+
+def run_tap(cmd, prefix, env=None):
+    """Runs a kselftest-harness program; each TAP result becomes a case
+    PREFIX/NAME in $RXE_HMM_CASES. Returns the program's exit status, or 1
+    when it reported no test at all."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    start = time.monotonic()
+    seen = 0
+    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            if line.startswith("#  RUN"):
+                start = time.monotonic()
+            m = TAP.match(line)
+            if not m:
+                continue
+            seen += 1
+            status = "fail" if m.group(1) == "not ok" else \
+                "skip" if m.group(3) == "SKIP" else "pass"
+            case = {"name": f"{prefix}/{m.group(2)}", "status": status,
+                    "seconds": round(time.monotonic() - start, 3)}
+            if m.group(4):
+                case["message"] = m.group(4)
+            cases.write(json.dumps(case) + "\n")
+    status = proc.wait()
+    if seen == 0:
+        print(f"{cmd[0]} reported no test", file=sys.stderr)
+        return 1
+    return status

@@ -73,30 +73,39 @@ setup_veth_pair() {
 	GID_B=$(gid_index "$DEV_B" "$NET_B")
 }
 
-# Removes what setup_veth_pair and setup_loopback made; safe to call twice.
+# Removes what setup_veth_pair and setup_dummy made; safe to call twice.
 teardown_net() {
 	local dev
 	for dev in $(rdma -j link show 2>/dev/null |
 		python3 -c 'import json, sys
 for l in json.load(sys.stdin):
-    if l.get("netdev") in ("veth_a", "veth_b", "dummy_lo"):
+    if l.get("netdev", "").startswith(("veth_", "dummy_")):
         print(l["ifname"].split("/")[0])'); do
 		rdma link delete "$dev" || true
 	done
 	ip netns del a 2>/dev/null || true
 	ip netns del b 2>/dev/null || true
-	ip link del dummy_lo 2>/dev/null || true
+	for dev in $(ip -o link show type dummy | awk -F': ' '{print $2}'); do
+		case $dev in dummy_*) ip link del "$dev" ;; esac
+	done
+}
+
+# setup_dummy TYPE DEV NETDEV IPV4: an rxe link DEV of TYPE on a new dummy
+# NETDEV with IPV4, in this namespace, for loopback; prints DEV's GID index.
+setup_dummy() {
+	local type=$1 dev=$2 netdev=$3 ip=$4
+	ip link add "$netdev" type dummy
+	ip addr add "$ip/24" dev "$netdev"
+	ip link set "$netdev" up
+	rdma link add "$dev" type "$type" netdev "$netdev"
+	gid_index "$dev" "$ip"
 }
 
 # One rxe link of TYPE on a dummy device, for loopback: DEV_LO, GID_LO.
 setup_loopback() {
 	local type=$1
 	DEV_LO=${type}_lo
-	ip link add dummy_lo type dummy
-	ip addr add "$NET_LO/24" dev dummy_lo
-	ip link set dummy_lo up
-	rdma link add "$DEV_LO" type "$type" netdev dummy_lo
-	GID_LO=$(gid_index "$DEV_LO" "$NET_LO")
+	GID_LO=$(setup_dummy "$type" "$DEV_LO" dummy_lo "$NET_LO")
 }
 
 # gid_index DEV IPV4: the index of the RoCE v2 GID of IPV4 on port 1.

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * KUnit tests of the ODP page table and of the access/invalidation
+ * protocol (kernel/odp_table.c), without a process or a device.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+
+#include "odp_table.h"
+
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
+
+struct odp_kunit {
+	struct rxe_odp_table table;
+	struct page *pages[4];
+};
+
+static int odp_kunit_init(struct kunit *test)
+{
+	struct odp_kunit *k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	for (i = 0; i < ARRAY_SIZE(k->pages); i++) {
+		k->pages[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, k->pages[i]);
+	}
+	rxe_odp_table_init(&k->table);
+	test->priv = k;
+	return 0;
+}
+
+static void odp_kunit_exit(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	int i;
+
+	rxe_odp_table_destroy(&k->table);
+	for (i = 0; i < ARRAY_SIZE(k->pages); i++)
+		__free_page(k->pages[i]);
+}
+
+static unsigned long hmm_pfn(struct page *page, bool write)
+{
+	return page_to_pfn(page) | HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
+}
+
+/* Stores what hmm returned, under the lock, as the fault path does. */
+static unsigned long store(struct rxe_odp_table *t, unsigned long va,
+			   unsigned long npages, const unsigned long *pfns)
+{
+	unsigned long added;
+
+	if (rxe_odp_table_reserve(t, va, va + npages * PAGE_SIZE))
+		return ULONG_MAX;
+	spin_lock(&t->lock);
+	added = rxe_odp_table_store(t, va, npages, pfns);
+	spin_unlock(&t->lock);
+	return added;
+}
+
+static unsigned long clear(struct rxe_odp_table *t, unsigned long start,
+			   unsigned long end)
+{
+	unsigned long n;
+
+	spin_lock(&t->lock);
+	n = rxe_odp_table_clear(t, start, end);
+	spin_unlock(&t->lock);
+	return n;
+}
+
+static void odp_table_store_lookup(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	unsigned long va = 0x7f0000001000UL;
+	unsigned long pfns[2] = {
+		hmm_pfn(k->pages[0], true), hmm_pfn(k->pages[1], false),
+	};
+	unsigned long e;
+
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->table, va));
+	KUNIT_EXPECT_EQ(test, 2UL, store(&k->table, va, 2, pfns));
+	e = rxe_odp_table_entry(&k->table, va + 123);
+	KUNIT_EXPECT_PTR_EQ(test, k->pages[0], hmm_pfn_to_page(e));
+	KUNIT_EXPECT_TRUE(test, rxe_odp_entry_allows(e, false));
+	KUNIT_EXPECT_TRUE(test, rxe_odp_entry_allows(e, true));
+	e = rxe_odp_table_entry(&k->table, va + PAGE_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, k->pages[1], hmm_pfn_to_page(e));
+	/* a read-only page serves reads; a write has to fault */
+	KUNIT_EXPECT_TRUE(test, rxe_odp_entry_allows(e, false));
+	KUNIT_EXPECT_FALSE(test, rxe_odp_entry_allows(e, true));
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->table,
+						       va + 2 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 2UL, k->table.mapped);
+	/* storing a present page again does not count it twice */
+	KUNIT_EXPECT_EQ(test, 0UL, store(&k->table, va, 1, pfns));
+	KUNIT_EXPECT_EQ(test, 2UL, k->table.mapped);
+}
+
+/* A snapshot's absent pages leave the table's entries alone. */
+static void odp_table_snapshot_keeps(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	unsigned long pfns[2] = { hmm_pfn(k->pages[0], true), 0 };
+	unsigned long snap[2] = { 0, hmm_pfn(k->pages[1], true) };
+
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0, 2, pfns));
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0, 2, snap));
+	KUNIT_EXPECT_PTR_EQ(test, k->pages[0],
+			    hmm_pfn_to_page(rxe_odp_table_entry(&k->table, 0)));
+	KUNIT_EXPECT_PTR_EQ(test, k->pages[1],
+			    hmm_pfn_to_page(rxe_odp_table_entry(&k->table,
+								PAGE_SIZE)));
+}
+
+static void odp_table_clear_counts(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	unsigned long base = 5UL << RXE_ODP_CHUNK_SHIFT;
+	/* the last page of one chunk and the first of the next */
+	unsigned long va = base - PAGE_SIZE;
+	unsigned long pfns[2] = {
+		hmm_pfn(k->pages[0], true), hmm_pfn(k->pages[1], true),
+	};
+
+	KUNIT_EXPECT_EQ(test, 2UL, store(&k->table, va, 2, pfns));
+	/* a range with nothing present clears nothing: no wait needed */
+	KUNIT_EXPECT_EQ(test, 0UL, clear(&k->table, 0, va));
+	KUNIT_EXPECT_EQ(test, 1UL, clear(&k->table, base, base + PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->table, base));
+	KUNIT_EXPECT_NE(test, 0UL, rxe_odp_table_entry(&k->table, va));
+	KUNIT_EXPECT_EQ(test, 1UL, k->table.mapped);
+	KUNIT_EXPECT_EQ(test, 1UL, clear(&k->table, 0, ULONG_MAX));
+	KUNIT_EXPECT_EQ(test, 0UL, k->table.mapped);
+	KUNIT_EXPECT_EQ(test, 0UL, clear(&k->table, 0, ULONG_MAX));
+}
+
+/* An implicit MR: memory follows the pages touched, not the range. */
+static void odp_table_sparse(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	unsigned long pfn = hmm_pfn(k->pages[0], true);
+
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_bytes(&k->table));
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0x1000, 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0x7ffff0000000UL, 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0x2000, 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 2 * sizeof(struct rxe_odp_chunk),
+			rxe_odp_table_bytes(&k->table));
+	/* clearing the whole address space visits two chunks only */
+	KUNIT_EXPECT_EQ(test, 3UL, clear(&k->table, 0, TASK_SIZE));
+}
+
+static void odp_access_busy(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct rxe_odp_access a, b;
+
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &b));
+	KUNIT_EXPECT_TRUE(test, rxe_odp_table_busy(&k->table));
+	rxe_odp_access_end(&k->table, &a);
+	KUNIT_EXPECT_TRUE(test, rxe_odp_table_busy(&k->table));
+	rxe_odp_access_end(&k->table, &b);
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+}
+
+/* After MMU_NOTIFY_RELEASE no access begins. */
+static void odp_access_dead(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct rxe_odp_access a;
+
+	WRITE_ONCE(k->table.dead, true);
+	KUNIT_EXPECT_EQ(test, -EFAULT, rxe_odp_access_begin(&k->table, &a));
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+}
+
+struct waiter {
+	struct rxe_odp_table *table;
+	struct completion done;
+};
+
+static int wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	rxe_odp_table_wait(w->table);
+	complete(&w->done);
+	return 0;
+}
+
+/* Pass 2 returns only once the access that began before it has ended. */
+static void odp_wait_for_access(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct waiter w = { .table = &k->table };
+	struct task_struct *t;
+	struct rxe_odp_access a;
+
+	init_completion(&w.done);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	t = kthread_run(wait_thread, &w, "odp_kunit_wait");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	KUNIT_EXPECT_EQ(test, 0UL,
+			wait_for_completion_timeout(&w.done,
+						    msecs_to_jiffies(300)));
+	rxe_odp_access_end(&k->table, &a);
+	KUNIT_EXPECT_NE(test, 0UL,
+			wait_for_completion_timeout(&w.done,
+						    msecs_to_jiffies(10000)));
+}
+
+/* An access that begins after the wait began does not hold it up. */
+static void odp_wait_ignores_later_access(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct waiter w = { .table = &k->table };
+	struct rxe_odp_access a;
+	struct task_struct *t;
+
+	init_completion(&w.done);
+	t = kthread_run(wait_thread, &w, "odp_kunit_wait");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	msleep(20);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	KUNIT_EXPECT_NE(test, 0UL,
+			wait_for_completion_timeout(&w.done,
+						    msecs_to_jiffies(10000)));
+	rxe_odp_access_end(&k->table, &a);
+}
+
+static struct kunit_case odp_table_cases[] = {
+	KUNIT_CASE(odp_table_store_lookup),
+	KUNIT_CASE(odp_table_snapshot_keeps),
+	KUNIT_CASE(odp_table_clear_counts),
+	KUNIT_CASE(odp_table_sparse),
+	KUNIT_CASE(odp_access_busy),
+	KUNIT_CASE(odp_access_dead),
+	KUNIT_CASE(odp_wait_for_access),
+	KUNIT_CASE(odp_wait_ignores_later_access),
+	{}
+};
+
+static struct kunit_suite odp_table_suite = {
+	.name = "rxe_hmm_odp_table",
+	.init = odp_kunit_init,
+	.exit = odp_kunit_exit,
+	.test_cases = odp_table_cases,
+};
+kunit_test_suite(odp_table_suite);
+
+MODULE_DESCRIPTION("KUnit tests of rxe_hmm's ODP page table");
+MODULE_LICENSE("Dual BSD/GPL");

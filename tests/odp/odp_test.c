@@ -1,0 +1,943 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ODP on rxe_hmm through real verbs: two RC QPs of one device in loopback,
+ * a "peer" QP that RDMA-writes, reads and does atomics on an ODP MR owned
+ * by this process, while the process changes its address space under it.
+ * Data is checked byte for byte; error completions by status.
+ *
+ * Environment: RXE_HMM_DEV (device), RXE_HMM_GID (its GID index);
+ * RXE_HMM_NOIMPLICIT_DEV, RXE_HMM_NOIMPLICIT_GID: a device created without
+ * the implicit ODP cap (the case that needs it is skipped otherwise).
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "kselftest_harness.h"
+
+#define PAGE		4096UL
+#define MR_PAGES	64
+#define MR_LEN		(MR_PAGES * PAGE)
+#define WC_TIMEOUT_MS	20000
+#define DELAY_PARAM	"/sys/module/rxe_hmm/parameters/odp_access_delay_ms"
+
+struct rdma {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	/* qp[0] is the peer that issues RDMA; qp[1] serves the ODP MR */
+	struct ibv_qp *qp[2];
+	union ibv_gid gid;
+	int gid_index;
+	/* the peer's pinned buffer */
+	uint8_t *buf;
+	struct ibv_mr *buf_mr;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static void fill(uint8_t *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
+}
+
+static int qp_connect(struct rdma *r, struct ibv_qp *qp, uint32_t dest)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_RESET,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_INIT;
+	a.port_num = 1;
+	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
+			    IBV_ACCESS_REMOTE_ATOMIC;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest;
+	a.max_dest_rd_atomic = 4;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = r->gid;
+	a.ah_attr.grh.sgid_index = r->gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	/* 4 s: the access delay knob must not look like a lost packet */
+	a.timeout = 20;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 4;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+/* (Re)connects the two QPs: after an error completion they are in ERR. */
+static int rdma_reconnect(struct rdma *r)
+{
+	if (qp_connect(r, r->qp[0], r->qp[1]->qp_num) ||
+	    qp_connect(r, r->qp[1], r->qp[0]->qp_num))
+		return -1;
+	return 0;
+}
+
+static int rdma_open(struct rdma *r, const char *dev_env, const char *gid_env)
+{
+	struct ibv_device **list;
+	const char *name = getenv(dev_env);
+	struct ibv_qp_init_attr qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 64, .max_recv_wr = 64,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	int i, n;
+
+	memset(r, 0, sizeof(*r));
+	if (!name || !getenv(gid_env))
+		return -ENODEV;
+	r->gid_index = atoi(getenv(gid_env));
+	list = ibv_get_device_list(&n);
+	if (!list)
+		return -errno;
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			r->ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	if (!r->ctx)
+		return -ENODEV;
+	if (ibv_query_gid(r->ctx, 1, r->gid_index, &r->gid))
+		return -errno;
+	r->pd = ibv_alloc_pd(r->ctx);
+	r->cq = ibv_create_cq(r->ctx, 256, NULL, NULL, 0);
+	if (!r->pd || !r->cq)
+		return -errno;
+	qa.send_cq = r->cq;
+	qa.recv_cq = r->cq;
+	r->qp[0] = ibv_create_qp(r->pd, &qa);
+	r->qp[1] = ibv_create_qp(r->pd, &qa);
+	if (!r->qp[0] || !r->qp[1])
+		return -errno;
+	r->buf = aligned_alloc(PAGE, MR_LEN);
+	if (!r->buf)
+		return -ENOMEM;
+	memset(r->buf, 0, MR_LEN);
+	r->buf_mr = ibv_reg_mr(r->pd, r->buf, MR_LEN,
+			       IBV_ACCESS_LOCAL_WRITE);
+	if (!r->buf_mr)
+		return -errno;
+	return rdma_reconnect(r) ? -errno : 0;
+}
+
+/* Posts one signaled RDMA op from the peer and waits for its completion. */
+static int rdma_op(struct rdma *r, enum ibv_wr_opcode op, size_t loff,
+		   size_t len, uint64_t raddr, uint32_t rkey,
+		   uint64_t compare_add, uint64_t swap)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)r->buf + loff,
+		.length = len,
+		.lkey = r->buf_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad;
+	struct ibv_wc wc;
+	uint64_t deadline = now_ms() + WC_TIMEOUT_MS;
+	int n, ret;
+
+	if (op == IBV_WR_ATOMIC_CMP_AND_SWP || op == IBV_WR_ATOMIC_FETCH_AND_ADD) {
+		wr.wr.atomic.remote_addr = raddr;
+		wr.wr.atomic.rkey = rkey;
+		wr.wr.atomic.compare_add = compare_add;
+		wr.wr.atomic.swap = swap;
+	} else {
+		wr.wr.rdma.remote_addr = raddr;
+		wr.wr.rdma.rkey = rkey;
+	}
+	ret = ibv_post_send(r->qp[0], &wr, &bad);
+	if (ret)
+		return -ret;
+	do {
+		n = ibv_poll_cq(r->cq, 1, &wc);
+		if (n < 0)
+			return -EIO;
+		if (n)
+			return wc.status;
+	} while (now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+static int rdma_write(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
+		      uint32_t rkey)
+{
+	return rdma_op(r, IBV_WR_RDMA_WRITE, loff, len, raddr, rkey, 0, 0);
+}
+
+static int rdma_read(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
+		     uint32_t rkey)
+{
+	return rdma_op(r, IBV_WR_RDMA_READ, loff, len, raddr, rkey, 0, 0);
+}
+
+static void *map_anon(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int set_delay_ms(unsigned int ms)
+{
+	FILE *f = fopen(DELAY_PARAM, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", ms);
+	return fclose(f) ? -errno : 0;
+}
+
+#define ODP_RW	(IBV_ACCESS_ON_DEMAND | IBV_ACCESS_LOCAL_WRITE | \
+		 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
+		 IBV_ACCESS_REMOTE_ATOMIC)
+
+FIXTURE(odp)
+{
+	struct rdma r;
+	uint8_t *mem;
+	struct ibv_mr *mr;
+	/* where the peer addresses mem: its VA, or 0 for an iova MR */
+	uint64_t base;
+};
+
+/* How the ODP MR over mem is registered. */
+FIXTURE_VARIANT(odp)
+{
+	int implicit;
+	/* non-zero: register with this iova (ibv_reg_mr_iova) */
+	uint64_t iova;
+};
+
+FIXTURE_VARIANT_ADD(odp, explicit)
+{
+	.implicit = 0,
+};
+
+FIXTURE_VARIANT_ADD(odp, explicit_iova)
+{
+	/* page offset of iova must match the VA's: both page aligned */
+	.iova = 0x7e57000000,
+};
+
+FIXTURE_VARIANT_ADD(odp, implicit)
+{
+	.implicit = 1,
+};
+
+FIXTURE_SETUP(odp)
+{
+	int err = rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID");
+
+	if (err == -ENODEV)
+		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
+	ASSERT_EQ(0, err);
+	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->mem);
+	if (variant->implicit) {
+		self->mr = ibv_reg_mr(self->r.pd, NULL, SIZE_MAX, ODP_RW);
+		self->base = (uintptr_t)self->mem;
+	} else if (variant->iova) {
+		self->mr = ibv_reg_mr_iova(self->r.pd, self->mem, MR_LEN,
+					   variant->iova, ODP_RW);
+		self->base = variant->iova;
+	} else {
+		self->mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+		self->base = (uintptr_t)self->mem;
+	}
+	ASSERT_NE(NULL, self->mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(odp)
+{
+	set_delay_ms(0);
+}
+
+/*
+ * Writes and reads at random unaligned offsets and lengths, crossing page
+ * boundaries, starting mid-page: every byte lands where it was sent.
+ */
+TEST_F_TIMEOUT(odp, unaligned_write_read, 300)
+{
+	uint8_t *expect = malloc(MR_LEN);
+	unsigned int i, seed = 1;
+	size_t off, len;
+
+	ASSERT_NE(NULL, expect);
+	memset(self->mem, 0, MR_LEN);
+	memset(expect, 0, MR_LEN);
+	srandom(42);
+	for (i = 0; i < 64; i++) {
+		len = 1 + random() % (3 * PAGE);
+		off = random() % (MR_LEN - len);
+		fill(self->r.buf, len, seed);
+		memcpy(expect + off, self->r.buf, len);
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&self->r, 0, len, self->base + off,
+				     self->mr->rkey))
+			TH_LOG("write %zu bytes at offset %zu", len, off);
+		ASSERT_EQ(0, memcmp(self->mem, expect, MR_LEN))
+			TH_LOG("after write %u: %zu bytes at offset %zu", i,
+			       len, off);
+		seed++;
+	}
+	for (i = 0; i < 64; i++) {
+		len = 1 + random() % (3 * PAGE);
+		off = random() % (MR_LEN - len);
+		memset(self->r.buf, 0xee, len + 1);
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_read(&self->r, 0, len, self->base + off,
+				    self->mr->rkey));
+		ASSERT_EQ(0, memcmp(self->r.buf, expect + off, len))
+			TH_LOG("read %zu bytes at offset %zu", len, off);
+		/* nothing beyond the requested length */
+		ASSERT_EQ(0xee, self->r.buf[len]);
+	}
+	free(expect);
+}
+
+/* Atomics and a write that CPU stores change between. */
+TEST_F(odp, atomics)
+{
+	uint64_t *word = (uint64_t *)(self->mem + 5 * PAGE + 24);
+	uint64_t raddr = self->base + 5 * PAGE + 24;
+
+	*word = 40;
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8, raddr,
+			  self->mr->rkey, 2, 0));
+	ASSERT_EQ(40, *(uint64_t *)self->r.buf);
+	ASSERT_EQ(42, *word);
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_CMP_AND_SWP, 0, 8, raddr,
+			  self->mr->rkey, 42, 7));
+	ASSERT_EQ(42, *(uint64_t *)self->r.buf);
+	ASSERT_EQ(7, *word);
+	/* misaligned: refused when posted, nothing written */
+	ASSERT_EQ(-EINVAL,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8,
+			  raddr + 4, self->mr->rkey, 1, 0));
+	ASSERT_EQ(7, *word);
+	/* and an RDMA write that ends mid-word, before an atomic on it */
+	fill(self->r.buf, 3, 77);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 3, raddr,
+					     self->mr->rkey));
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 8, 8, raddr,
+			  self->mr->rkey, 1, 0));
+	ASSERT_EQ(*(uint64_t *)(self->r.buf + 8) + 1, *word);
+}
+
+/* munmap under traffic: the unmapped part errors, the rest still works. */
+TEST_F(odp, munmap_under_traffic)
+{
+	size_t half = MR_LEN / 2;
+	void *p;
+
+	fill(self->r.buf, MR_LEN, 3);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->mem, self->r.buf, MR_LEN));
+	ASSERT_EQ(0, munmap(self->mem + half, half));
+	ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, PAGE, self->base + half + PAGE,
+			     self->mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_read(&self->r, 0, PAGE, self->base + half,
+			    self->mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	/* the mapped half is untouched and still reachable */
+	memset(self->r.buf, 0, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, half, self->base,
+					    self->mr->rkey));
+	fill(self->r.buf + half, half, 3);
+	ASSERT_EQ(0, memcmp(self->r.buf, self->r.buf + half, half));
+	/* new memory at the same place: ODP follows it */
+	p = mmap(self->mem + half, half, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(self->mem + half, p);
+	fill(self->r.buf, half, 9);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, half,
+					     self->base + half,
+					     self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->mem + half, self->r.buf, half));
+}
+
+struct hammer {
+	struct rdma *r;
+	uint64_t raddr;
+	uint32_t rkey;
+	size_t len;
+	atomic_int stop;
+	int failed;
+	unsigned long ops;
+};
+
+/* The peer rewrites the same bytes until told to stop. */
+static void *hammer_writes(void *arg)
+{
+	struct hammer *h = arg;
+	int st;
+
+	while (!atomic_load(&h->stop)) {
+		st = rdma_write(h->r, 0, h->len, h->raddr, h->rkey);
+		if (st != IBV_WC_SUCCESS) {
+			h->failed = st;
+			break;
+		}
+		h->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * MADV_DONTNEED while the peer keeps writing: the freed pages are never
+ * written again (KASAN would see it) and the last write lands in the page
+ * the CPU sees.
+ */
+TEST_F_TIMEOUT(odp, dontneed_under_traffic, 300)
+{
+	struct hammer h = {
+		.r = &self->r, .raddr = self->base + 3 * PAGE + 100,
+		.rkey = self->mr->rkey, .len = 2 * PAGE,
+	};
+	pthread_t t;
+	int i;
+
+	fill(self->r.buf, h.len, 5);
+	ASSERT_EQ(0, pthread_create(&t, NULL, hammer_writes, &h));
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_DONTNEED));
+		usleep(2000);
+	}
+	atomic_store(&h.stop, 1);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, h.failed);
+	ASSERT_LT(0, h.ops);
+	/* one more write after the last DONTNEED: the CPU must see it */
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_DONTNEED));
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, h.len, h.raddr,
+					     h.rkey));
+	ASSERT_EQ(0, memcmp(self->mem + 3 * PAGE + 100, self->r.buf, h.len));
+	TH_LOG("%lu writes raced 50 MADV_DONTNEED", h.ops);
+}
+
+/* mprotect to read-only: writes error, reads still see the data. */
+TEST_F(odp, mprotect_readonly)
+{
+	fill(self->r.buf, MR_LEN, 11);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	ASSERT_EQ(0, mprotect(self->mem, MR_LEN, PROT_READ));
+	ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 8, self->base + 2 * PAGE,
+			     self->mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	memset(self->r.buf, 0, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, MR_LEN, self->base,
+					    self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->r.buf, self->mem, MR_LEN));
+	ASSERT_EQ(0, mprotect(self->mem, MR_LEN, PROT_READ | PROT_WRITE));
+	fill(self->r.buf, PAGE, 12);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, PAGE,
+					     self->base + 2 * PAGE,
+					     self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->mem + 2 * PAGE, self->r.buf, PAGE));
+}
+
+/*
+ * fork: the child's copy keeps what the CPU wrote before the fork; an
+ * RDMA write after it breaks COW in the parent and lands in the parent's
+ * pages, which the parent sees.
+ */
+TEST_F(odp, fork_cow)
+{
+	int status, pipefd[2];
+	char go;
+	pid_t pid;
+
+	fill(self->mem, MR_LEN, 21);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, MR_LEN, self->base,
+					    self->mr->rkey));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint8_t *expect = malloc(MR_LEN);
+
+		if (read(pipefd[0], &go, 1) != 1)
+			_exit(2);
+		fill(expect, MR_LEN, 21);
+		_exit(memcmp(self->mem, expect, MR_LEN) ? 1 : 0);
+	}
+	fill(self->r.buf, MR_LEN, 22);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->mem, self->r.buf, MR_LEN));
+	ASSERT_EQ(1, write(pipefd[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child's copy changed");
+}
+
+/* mremap moves the pages away: the old range errors, the data moved. */
+TEST_F(odp, mremap_away)
+{
+	uint8_t *dst;
+
+	fill(self->r.buf, MR_LEN, 31);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	dst = map_anon(MR_LEN, PROT_NONE);
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(dst, mremap(self->mem, MR_LEN, MR_LEN,
+			      MREMAP_MAYMOVE | MREMAP_FIXED, dst));
+	ASSERT_EQ(0, memcmp(dst, self->r.buf, MR_LEN));
+	ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_read(&self->r, 0, PAGE, self->base, self->mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	/* back where the MR is: RDMA sees the moved data again */
+	ASSERT_EQ(self->mem, mremap(dst, MR_LEN, MR_LEN,
+				    MREMAP_MAYMOVE | MREMAP_FIXED, self->mem));
+	memset(self->r.buf + MR_LEN / 2, 0, MR_LEN / 2);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, MR_LEN / 2, PAGE,
+					    self->base + PAGE,
+					    self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->r.buf + MR_LEN / 2, self->mem + PAGE, PAGE));
+}
+
+struct reader {
+	struct rdma *r;
+	uint64_t raddr;
+	uint32_t rkey;
+	int status;
+};
+
+static void *one_read(void *arg)
+{
+	struct reader *rd = arg;
+
+	/* one packet: one access, one delay */
+	rd->status = rdma_read(rd->r, 0, 64, rd->raddr, rd->rkey);
+	return NULL;
+}
+
+/*
+ * Pass 2 waits: with a delay injected between looking a page up and
+ * copying it, an invalidation of that page must not return (and the page
+ * must not be freed) until the copy is done. The read returns the bytes
+ * from before the invalidation.
+ */
+TEST_F_TIMEOUT(odp, invalidation_waits_for_access, 120)
+{
+	struct reader rd = {
+		.r = &self->r, .raddr = self->base + 7 * PAGE,
+		.rkey = self->mr->rkey,
+	};
+	uint8_t *expect = malloc(MR_LEN);
+	uint64_t t0, took;
+	pthread_t t;
+
+	ASSERT_NE(NULL, expect);
+	fill(self->mem, MR_LEN, 41);
+	/* fault the page in first, so the read finds it present */
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, PAGE, rd.raddr,
+					    rd.rkey));
+	if (set_delay_ms(1500))
+		SKIP(return, "no %s", DELAY_PARAM);
+	ASSERT_EQ(0, pthread_create(&t, NULL, one_read, &rd));
+	usleep(500 * 1000);
+	t0 = now_ms();
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_DONTNEED));
+	took = now_ms() - t0;
+	pthread_join(t, NULL);
+	set_delay_ms(0);
+	ASSERT_EQ(IBV_WC_SUCCESS, rd.status);
+	/* the bytes from before MADV_DONTNEED zeroed the page */
+	fill(expect, MR_LEN, 41);
+	ASSERT_EQ(0, memcmp(self->r.buf, expect + 7 * PAGE, 64));
+	ASSERT_EQ(0, self->mem[7 * PAGE]);
+	free(expect);
+	/* the read slept ~1.5 s holding the page; the madvise waited */
+	ASSERT_LE(500, took) TH_LOG("MADV_DONTNEED returned after %lu ms",
+				    (unsigned long)took);
+	TH_LOG("MADV_DONTNEED waited %lu ms for the access",
+	       (unsigned long)took);
+}
+
+FIXTURE(bad)
+{
+	struct rdma r;
+	uint8_t *mem;
+};
+
+FIXTURE_SETUP(bad)
+{
+	int err = rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID");
+
+	if (err == -ENODEV)
+		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
+	ASSERT_EQ(0, err);
+	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->mem);
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+}
+
+/* Registration with bad arguments: each refused with its own errno. */
+#define EXPECT_REG_FAILS(err, call) do {				\
+	struct ibv_mr *_mr;						\
+	errno = 0;							\
+	_mr = (call);							\
+	EXPECT_EQ(NULL, _mr);						\
+	EXPECT_EQ(err, errno) TH_LOG("%s: %s", #call, strerror(errno)); \
+	if (_mr)							\
+		ibv_dereg_mr(_mr);					\
+} while (0)
+
+TEST_F(bad, reg_zero_length)
+{
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.pd, self->mem, 0, ODP_RW));
+}
+
+TEST_F(bad, reg_length_overflows)
+{
+	EXPECT_REG_FAILS(EOVERFLOW, ibv_reg_mr(self->r.pd, self->mem,
+					       UINT64_MAX - 0x100, ODP_RW));
+}
+
+TEST_F(bad, reg_outside_process)
+{
+	EXPECT_REG_FAILS(EFAULT, ibv_reg_mr(self->r.pd,
+					    (void *)0xffff888000000000UL,
+					    MR_LEN, ODP_RW));
+}
+
+TEST_F(bad, reg_implicit_with_iova)
+{
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr_iova(self->r.pd, NULL, SIZE_MAX,
+						 0x100000, ODP_RW));
+}
+
+TEST_F(bad, reg_implicit_without_cap)
+{
+	struct rdma other;
+
+	if (rdma_open(&other, "RXE_HMM_NOIMPLICIT_DEV",
+		      "RXE_HMM_NOIMPLICIT_GID") == -ENODEV)
+		SKIP(return, "no device without the implicit ODP cap");
+	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(other.pd, NULL, SIZE_MAX,
+						ODP_RW));
+}
+
+TEST_F(bad, reg_unsupported_access)
+{
+	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+						ODP_RW | IBV_ACCESS_HUGETLB));
+}
+
+/* Remote write into a read-only ODP MR, before and after its pages fault. */
+TEST_F(bad, remote_write_readonly_mr)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+				       IBV_ACCESS_ON_DEMAND |
+				       IBV_ACCESS_REMOTE_READ);
+
+	ASSERT_NE(NULL, mr);
+	memset(self->mem, 0x5a, MR_LEN);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_SUCCESS,
+		  rdma_read(&self->r, 0, MR_LEN, (uintptr_t)self->mem,
+			    mr->rkey));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8,
+			  (uintptr_t)self->mem, mr->rkey, 1, 0));
+	EXPECT_EQ(0x5a, self->mem[0]);
+	EXPECT_EQ(0x5a, self->mem[7]);
+	ibv_dereg_mr(mr);
+}
+
+/* A writable ODP MR over a read-only mapping: the write fault fails. */
+TEST_F(bad, remote_write_readonly_mapping)
+{
+	uint8_t *ro = map_anon(MR_LEN, PROT_READ);
+	struct ibv_mr *mr;
+
+	ASSERT_NE(NULL, ro);
+	mr = ibv_reg_mr(self->r.pd, ro, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)ro, mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	/* reading works, and reads the zero page */
+	memset(self->r.buf, 1, PAGE);
+	EXPECT_EQ(IBV_WC_SUCCESS,
+		  rdma_read(&self->r, 0, PAGE, (uintptr_t)ro, mr->rkey));
+	EXPECT_EQ(0, self->r.buf[0]);
+	EXPECT_EQ(0, self->r.buf[PAGE - 1]);
+	ibv_dereg_mr(mr);
+}
+
+/* An ODP MR over a hole: registration works, access errors. */
+TEST_F(bad, access_unmapped_range)
+{
+	struct ibv_mr *mr;
+
+	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
+	mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, mr->rkey));
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, rdma_past_end)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	uint64_t end = (uintptr_t)self->mem + MR_LEN;
+
+	ASSERT_NE(NULL, mr);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, end - 32, mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_read(&self->r, 0, 64, end - 32, mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_read(&self->r, 0, 64, (uintptr_t)self->mem - 64,
+			    mr->rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8, end,
+			  mr->rkey, 1, 0));
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, stale_rkey_after_dereg)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	uint32_t rkey;
+
+	ASSERT_NE(NULL, mr);
+	rkey = mr->rkey;
+	EXPECT_EQ(IBV_WC_SUCCESS,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, rkey));
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_read(&self->r, 0, 64, (uintptr_t)self->mem, rkey));
+}
+
+/* A local SGE over a hole in an ODP MR: local protection error. */
+TEST_F(bad, local_sge_unmapped)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *dst = ibv_reg_mr(self->r.pd, self->r.buf, MR_LEN,
+					IBV_ACCESS_LOCAL_WRITE |
+					IBV_ACCESS_REMOTE_WRITE);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = 64, .lkey = mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_RDMA_WRITE,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = (uintptr_t)self->r.buf,
+			     .rkey = dst->rkey },
+	}, *bad;
+	struct ibv_wc wc;
+	uint64_t deadline = now_ms() + WC_TIMEOUT_MS;
+	int n = 0;
+
+	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
+	ASSERT_EQ(0, ibv_post_send(self->r.qp[0], &wr, &bad));
+	while (!n && now_ms() < deadline)
+		n = ibv_poll_cq(self->r.cq, 1, &wc);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(IBV_WC_LOC_PROT_ERR, wc.status);
+	ibv_dereg_mr(dst);
+	ibv_dereg_mr(mr);
+}
+
+/* IB spec: remote write needs local write too; the core says so. */
+TEST_F(bad, reg_remote_write_without_local_write)
+{
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+					    IBV_ACCESS_ON_DEMAND |
+					    IBV_ACCESS_REMOTE_WRITE));
+}
+
+#define EXPECT_ADVISE(err, ...) do {					\
+	int _ret = ibv_advise_mr(__VA_ARGS__);				\
+	EXPECT_EQ(err, _ret) TH_LOG("ibv_advise_mr: %d (%s)", _ret,	\
+				    strerror(_ret));			\
+} while (0)
+
+TEST_F(bad, advise_bad_lkey)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE,
+		.lkey = mr->lkey ^ 0x5500,
+	};
+
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_past_end)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem + MR_LEN - PAGE,
+		.length = 2 * PAGE, .lkey = mr->lkey,
+	};
+
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	/* the asynchronous form checks too, before it returns */
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0,
+		      &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_pinned_mr)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+				       IBV_ACCESS_LOCAL_WRITE);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
+	};
+
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_write_readonly_mr)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+				       IBV_ACCESS_ON_DEMAND |
+				       IBV_ACCESS_REMOTE_READ);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
+	};
+
+	EXPECT_ADVISE(EPERM, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_unknown_advice)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
+	};
+
+	EXPECT_ADVISE(EOPNOTSUPP, self->r.pd, 17, IBV_ADVISE_MR_FLAG_FLUSH,
+		      &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_unknown_flags)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
+	};
+
+	/* the core checks the flags before the driver sees them */
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      0x80, &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_F(bad, advise_no_sge)
+{
+	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
+	};
+
+	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 0);
+	ibv_dereg_mr(mr);
+}
+
+/* Prefetch with no-fault maps only what is present, and never fails. */
+TEST_F(bad, advise_no_fault_on_hole)
+{
+	struct ibv_mr *mr;
+	struct ibv_sge sge;
+
+	ASSERT_EQ(0, munmap(self->mem + MR_LEN / 2, MR_LEN / 2));
+	mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
+				.length = MR_LEN, .lkey = mr->lkey };
+	EXPECT_ADVISE(0, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	/* a faulting prefetch of the hole reports it */
+	EXPECT_ADVISE(EFAULT, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	ibv_dereg_mr(mr);
+}
+
+TEST_HARNESS_MAIN
