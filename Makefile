@@ -3,6 +3,8 @@
 #   make run       main job: boots the benchmark guest, prints the perftest table
 #   make check     tests: boots the test guest, runs tests/suite
 #   make deps      installs packages and fetches the pinned inputs
+#   make lint      checkpatch --strict, W=1 and sparse on our kernel code
+#   make module    builds rxe_hmm.ko for the test kernel (into the cache)
 #   make baseline  regenerates tests/baseline/ on upstream rdma_rxe
 #
 # Builds live in $(RXE_HMM_CACHE) (default ~/.cache/rxe-hmm), never here.
@@ -10,9 +12,9 @@
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel bench-kernel userspace check baseline run clean
+.PHONY: all deps kernel bench-kernel module userspace check lint baseline run clean
 
-all: kernel userspace
+all: module userspace
 
 deps:
 	@scripts/deps.sh
@@ -23,11 +25,17 @@ kernel: deps
 bench-kernel: deps
 	@. scripts/common.sh && scripts/build-kernel.sh $$BENCH_KERNEL
 
+module: deps
+	@. scripts/common.sh && scripts/build-module.sh "$$(scripts/build-kernel.sh $$TEST_KERNEL)"
+
 userspace: deps
 	@scripts/build-userspace.sh
 
 check: deps
 	@tests/check $(T)
+
+lint: deps
+	@scripts/lint.sh
 
 baseline: deps
 	@tests/baseline/update

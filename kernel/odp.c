@@ -652,14 +652,6 @@ err_put:
 
 static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 {
-	static const char * const names[RXE_HMM_NUM_COUNTERS] = {
-		[RXE_HMM_CNT_ODP_FAULTS] = "odp_faults",
-		[RXE_HMM_CNT_ODP_FAULTED_PAGES] = "odp_faulted_pages",
-		[RXE_HMM_CNT_ODP_INVALIDATIONS] = "odp_invalidations",
-		[RXE_HMM_CNT_ODP_INVALIDATED_PAGES] = "odp_invalidated_pages",
-		[RXE_HMM_CNT_ODP_PREFETCHES] = "odp_prefetches",
-		[RXE_HMM_CNT_ODP_MAPPED_PAGES] = "odp_mapped_pages",
-	};
 	struct rxe_odp *odp = to_odp(to_rmr(ibmr));
 	struct nlattr *table;
 	int i;
@@ -670,7 +662,7 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 	if (!table)
 		return -EMSGSIZE;
 	for (i = 0; i < RXE_HMM_NUM_COUNTERS; i++) {
-		if (rdma_nl_stat_hwcounter_entry(msg, names[i],
+		if (rdma_nl_stat_hwcounter_entry(msg, rxe_hmm_counter_name(i),
 						 atomic64_read(&odp->counters[i]))) {
 			nla_nest_cancel(msg, table);
 			return -EMSGSIZE;

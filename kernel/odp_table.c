@@ -190,6 +190,11 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_end);
  */
 bool rxe_odp_table_busy(struct rxe_odp_table *t)
 {
+	/*
+	 * Orders the caller's clearing of entries before the read of
+	 * @active; pairs with smp_mb__after_atomic() in
+	 * rxe_odp_access_begin().
+	 */
 	smp_mb();
 	return atomic_read(&t->active);
 }

@@ -31,7 +31,7 @@
 #include <linux/xarray.h>
 
 #define RXE_ODP_CHUNK_ORDER	9
-#define RXE_ODP_CHUNK_PAGES	(1UL << RXE_ODP_CHUNK_ORDER)
+#define RXE_ODP_CHUNK_PAGES	BIT(RXE_ODP_CHUNK_ORDER)
 #define RXE_ODP_CHUNK_SHIFT	(PAGE_SHIFT + RXE_ODP_CHUNK_ORDER)
 
 struct rxe_odp_chunk {

@@ -22,15 +22,25 @@ enum rxe_hmm_counters {
 	RXE_HMM_NUM_COUNTERS
 };
 
-/* Counter names, for rxe's rdma_stat_desc table starting at @base. */
-#define RXE_HMM_COUNTER_DESCS(base)					\
-	[(base) + RXE_HMM_CNT_ODP_FAULTS].name = "odp_faults",		\
-	[(base) + RXE_HMM_CNT_ODP_FAULTED_PAGES].name = "odp_faulted_pages", \
-	[(base) + RXE_HMM_CNT_ODP_INVALIDATIONS].name = "odp_invalidations", \
-	[(base) + RXE_HMM_CNT_ODP_INVALIDATED_PAGES].name =		\
+/*
+ * Their descriptors, appended to rxe's own in rxe_hw_counters.c; per MR
+ * ("rdma statistic show mr") the same names, from rxe_hmm_counter_name().
+ */
+#define RXE_HMM_COUNTER_DESCS						\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_FAULTS].name =		\
+		"odp_faults",						\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_FAULTED_PAGES].name =	\
+		"odp_faulted_pages",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_INVALIDATIONS].name =	\
+		"odp_invalidations",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_INVALIDATED_PAGES].name = \
 		"odp_invalidated_pages",				\
-	[(base) + RXE_HMM_CNT_ODP_PREFETCHES].name = "odp_prefetches",	\
-	[(base) + RXE_HMM_CNT_ODP_MAPPED_PAGES].name = "odp_mapped_pages",
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_PREFETCHES].name =	\
+		"odp_prefetches",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MAPPED_PAGES].name =	\
+		"odp_mapped_pages",
+
+const char *rxe_hmm_counter_name(enum rxe_hmm_counters idx);
 
 struct rxe_hmm_dev {
 	atomic64_t		counters[RXE_HMM_NUM_COUNTERS];

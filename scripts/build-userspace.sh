@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds rdma-core (with pyverbs, IN_PLACE so it runs from its build tree)
-# and perftest against it, from the fetched tarballs. Each build is cached
-# under a hash of its inputs. Prints two lines: "rdma-core DIR", "perftest DIR".
+# and perftest against it, and sparse for make lint, from the fetched
+# tarballs. Each build is cached under a hash of its inputs. Prints one line
+# per build: "rdma-core DIR", "perftest DIR", "sparse PROGRAM".
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -60,7 +61,23 @@ build_perftest() {
 	touch "$PERFTEST/done"
 }
 
+build_sparse() {
+	local ver orig key
+	read_pin sparse ver orig
+	key=$(content_hash "$orig" "recipe $RECIPE")
+	SPARSE=$RXE_HMM_CACHE/sparse/$ver-$key
+	[ -f "$SPARSE/done" ] && return
+	log "building sparse $ver into $SPARSE"
+	unpack "$orig" "$SPARSE"
+	make -C "$SPARSE/src" -j"$JOBS" CC="ccache gcc" sparse \
+		>"$SPARSE/make.log" 2>&1 ||
+		{ tail -n 40 "$SPARSE/make.log" >&2; die "sparse build failed"; }
+	touch "$SPARSE/done"
+}
+
 build_rdma_core
 build_perftest
+build_sparse
 echo "rdma-core $RDMA_CORE/src/build" >&3
 echo "perftest $PERFTEST/src" >&3
+echo "sparse $SPARSE/src/sparse" >&3

@@ -12,6 +12,8 @@ KERNEL_PKG=linux-source-7.3
 KERNEL_PKG_VERSION=7.3.4-1~bpo13+1
 KERNEL_SUITE=trixie-backports
 RDMA_CORE_VERSION=65.0
+# sparse new enough for 7.3 (__typeof_unqual__), for make lint: from sid.
+SPARSE_VERSION=0.6.5~rc1
 # perftest follows sid; scripts/deps.sh records the version it fetched.
 
 DL_DIR=$RXE_HMM_CACHE/dl
@@ -53,8 +55,9 @@ content_hash() {
 TEST_KERNEL=${RXE_HMM_TEST_KERNEL:-guest debug kasan}
 BENCH_KERNEL=${RXE_HMM_BENCH_KERNEL:-guest}
 
-# Builds rdma-core and perftest when missing and exports their directories
-# as RXE_HMM_RDMA_CORE and RXE_HMM_PERFTEST (passed on to the guest).
+# Builds rdma-core, perftest, sparse and our C tests when missing and
+# exports where they are as RXE_HMM_RDMA_CORE, RXE_HMM_PERFTEST,
+# RXE_HMM_SPARSE and RXE_HMM_TESTS (passed on to the guest).
 export_userspace() {
 	local out what dir
 	out=$("$RXE_HMM_TOP/scripts/build-userspace.sh") || die "userspace build failed"
@@ -62,6 +65,7 @@ export_userspace() {
 		case $what in
 		rdma-core) export RXE_HMM_RDMA_CORE=$dir ;;
 		perftest) export RXE_HMM_PERFTEST=$dir ;;
+		sparse) export RXE_HMM_SPARSE=$dir ;;
 		esac
 	done <<<"$out"
 	RXE_HMM_TESTS=$("$RXE_HMM_TOP/scripts/build-tests.sh" "$RXE_HMM_RDMA_CORE") ||

@@ -116,3 +116,4 @@ private_apt_update
 fetch_kernel
 fetch_source rdma-core "$RDMA_CORE_VERSION"
 fetch_source perftest
+fetch_source sparse "$SPARSE_VERSION"

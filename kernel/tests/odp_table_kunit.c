@@ -254,6 +254,7 @@ static struct kunit_suite odp_table_suite = {
 	.exit = odp_kunit_exit,
 	.test_cases = odp_table_cases,
 };
+
 kunit_test_suite(odp_table_suite);
 
 MODULE_DESCRIPTION("KUnit tests of rxe_hmm's ODP page table");

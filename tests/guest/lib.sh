@@ -53,11 +53,12 @@ in_ns() {
 }
 
 # Two namespaces "a" and "b" joined by a veth pair, an rxe link of TYPE on
-# each end: DEV_A on veth_a (NET_A), DEV_B on veth_b (NET_B).
+# each end (of TYPE_B on b, when given): DEV_A on veth_a (NET_A), DEV_B on
+# veth_b (NET_B). Usage: setup_veth_pair TYPE [TYPE_B]
 setup_veth_pair() {
-	local type=$1
+	local type=$1 type_b=${2:-$1}
 	DEV_A=${type}_a
-	DEV_B=${type}_b
+	DEV_B=${type_b}_b
 	ip netns add a
 	ip netns add b
 	ip link add veth_a netns a type veth peer name veth_b netns b
@@ -68,7 +69,7 @@ setup_veth_pair() {
 	in_ns a ip link set veth_a up
 	in_ns b ip link set veth_b up
 	in_ns a rdma link add "$DEV_A" type "$type" netdev veth_a
-	in_ns b rdma link add "$DEV_B" type "$type" netdev veth_b
+	in_ns b rdma link add "$DEV_B" type "$type_b" netdev veth_b
 	GID_A=$(gid_index "$DEV_A" "$NET_A")
 	GID_B=$(gid_index "$DEV_B" "$NET_B")
 }

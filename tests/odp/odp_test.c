@@ -25,184 +25,67 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <infiniband/verbs.h>
-
 #include "kselftest_harness.h"
+#include "verbs.h"
 
 #define PAGE		4096UL
 #define MR_PAGES	64
 #define MR_LEN		(MR_PAGES * PAGE)
-#define WC_TIMEOUT_MS	20000
 #define DELAY_PARAM	"/sys/module/rxe_hmm/parameters/odp_access_delay_ms"
+/* 4 s: the access delay knob must not look like a lost packet */
+#define QP_TIMEOUT	20
 
 struct rdma {
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
+	struct verbs v;
 	/* qp[0] is the peer that issues RDMA; qp[1] serves the ODP MR */
 	struct ibv_qp *qp[2];
-	union ibv_gid gid;
-	int gid_index;
 	/* the peer's pinned buffer */
 	uint8_t *buf;
 	struct ibv_mr *buf_mr;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
-static void fill(uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)(seed * 131 + i * 7 + (i >> 8));
-}
-
-static int qp_connect(struct rdma *r, struct ibv_qp *qp, uint32_t dest)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_RESET,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_INIT;
-	a.port_num = 1;
-	a.qp_access_flags = IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
-			    IBV_ACCESS_REMOTE_ATOMIC;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest;
-	a.max_dest_rd_atomic = 4;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = r->gid;
-	a.ah_attr.grh.sgid_index = r->gid_index;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	/* 4 s: the access delay knob must not look like a lost packet */
-	a.timeout = 20;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 4;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
-			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
 /* (Re)connects the two QPs: after an error completion they are in ERR. */
 static int rdma_reconnect(struct rdma *r)
 {
-	if (qp_connect(r, r->qp[0], r->qp[1]->qp_num) ||
-	    qp_connect(r, r->qp[1], r->qp[0]->qp_num))
+	if (qp_connect(&r->v, r->qp[0], &r->v.gid, r->qp[1]->qp_num,
+		       QP_TIMEOUT) ||
+	    qp_connect(&r->v, r->qp[1], &r->v.gid, r->qp[0]->qp_num,
+		       QP_TIMEOUT))
 		return -1;
 	return 0;
 }
 
 static int rdma_open(struct rdma *r, const char *dev_env, const char *gid_env)
 {
-	struct ibv_device **list;
-	const char *name = getenv(dev_env);
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 64, .max_recv_wr = 64,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-	int i, n;
+	int err;
 
 	memset(r, 0, sizeof(*r));
-	if (!name || !getenv(gid_env))
+	if (!getenv(dev_env) || !getenv(gid_env))
 		return -ENODEV;
-	r->gid_index = atoi(getenv(gid_env));
-	list = ibv_get_device_list(&n);
-	if (!list)
-		return -errno;
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			r->ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!r->ctx)
-		return -ENODEV;
-	if (ibv_query_gid(r->ctx, 1, r->gid_index, &r->gid))
-		return -errno;
-	r->pd = ibv_alloc_pd(r->ctx);
-	r->cq = ibv_create_cq(r->ctx, 256, NULL, NULL, 0);
-	if (!r->pd || !r->cq)
-		return -errno;
-	qa.send_cq = r->cq;
-	qa.recv_cq = r->cq;
-	r->qp[0] = ibv_create_qp(r->pd, &qa);
-	r->qp[1] = ibv_create_qp(r->pd, &qa);
+	err = verbs_open(&r->v, getenv(dev_env), atoi(getenv(gid_env)));
+	if (err)
+		return err;
+	r->qp[0] = verbs_create_qp(&r->v);
+	r->qp[1] = verbs_create_qp(&r->v);
 	if (!r->qp[0] || !r->qp[1])
 		return -errno;
 	r->buf = aligned_alloc(PAGE, MR_LEN);
 	if (!r->buf)
 		return -ENOMEM;
 	memset(r->buf, 0, MR_LEN);
-	r->buf_mr = ibv_reg_mr(r->pd, r->buf, MR_LEN,
-			       IBV_ACCESS_LOCAL_WRITE);
+	r->buf_mr = ibv_reg_mr(r->v.pd, r->buf, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
 	if (!r->buf_mr)
 		return -errno;
 	return rdma_reconnect(r) ? -errno : 0;
 }
 
-/* Posts one signaled RDMA op from the peer and waits for its completion. */
+/* One RDMA op from the peer, from its buffer at @loff: the wc status. */
 static int rdma_op(struct rdma *r, enum ibv_wr_opcode op, size_t loff,
 		   size_t len, uint64_t raddr, uint32_t rkey,
 		   uint64_t compare_add, uint64_t swap)
 {
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)r->buf + loff,
-		.length = len,
-		.lkey = r->buf_mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = op,
-		.send_flags = IBV_SEND_SIGNALED,
-	}, *bad;
-	struct ibv_wc wc;
-	uint64_t deadline = now_ms() + WC_TIMEOUT_MS;
-	int n, ret;
-
-	if (op == IBV_WR_ATOMIC_CMP_AND_SWP || op == IBV_WR_ATOMIC_FETCH_AND_ADD) {
-		wr.wr.atomic.remote_addr = raddr;
-		wr.wr.atomic.rkey = rkey;
-		wr.wr.atomic.compare_add = compare_add;
-		wr.wr.atomic.swap = swap;
-	} else {
-		wr.wr.rdma.remote_addr = raddr;
-		wr.wr.rdma.rkey = rkey;
-	}
-	ret = ibv_post_send(r->qp[0], &wr, &bad);
-	if (ret)
-		return -ret;
-	do {
-		n = ibv_poll_cq(r->cq, 1, &wc);
-		if (n < 0)
-			return -EIO;
-		if (n)
-			return wc.status;
-	} while (now_ms() < deadline);
-	return -ETIMEDOUT;
+	return post_wait(&r->v, r->qp[0], op, r->buf + loff, len,
+			 r->buf_mr->lkey, raddr, rkey, compare_add, swap);
 }
 
 static int rdma_write(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
@@ -232,6 +115,28 @@ static int set_delay_ms(unsigned int ms)
 		return -errno;
 	fprintf(f, "%u\n", ms);
 	return fclose(f) ? -errno : 0;
+}
+
+
+/* A device-wide counter of rxe_hmm, as "rdma statistic" shows it. */
+static long long counter(const char *name)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	/* the core caches hw counters for RDMA_HW_STATS_DEFAULT_LIFESPAN */
+	usleep(50 * 1000);
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+		 getenv("RXE_HMM_DEV"), name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
 }
 
 #define ODP_RW	(IBV_ACCESS_ON_DEMAND | IBV_ACCESS_LOCAL_WRITE | \
@@ -281,14 +186,14 @@ FIXTURE_SETUP(odp)
 	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->mem);
 	if (variant->implicit) {
-		self->mr = ibv_reg_mr(self->r.pd, NULL, SIZE_MAX, ODP_RW);
+		self->mr = ibv_reg_mr(self->r.v.pd, NULL, SIZE_MAX, ODP_RW);
 		self->base = (uintptr_t)self->mem;
 	} else if (variant->iova) {
-		self->mr = ibv_reg_mr_iova(self->r.pd, self->mem, MR_LEN,
+		self->mr = ibv_reg_mr_iova(self->r.v.pd, self->mem, MR_LEN,
 					   variant->iova, ODP_RW);
 		self->base = variant->iova;
 	} else {
-		self->mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+		self->mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 		self->base = (uintptr_t)self->mem;
 	}
 	ASSERT_NE(NULL, self->mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
@@ -612,6 +517,30 @@ TEST_F_TIMEOUT(odp, invalidation_waits_for_access, 120)
 	       (unsigned long)took);
 }
 
+/* The device's ODP counters follow faults and invalidations. */
+TEST_F(odp, counters)
+{
+	long long faults = counter("odp_faults");
+	long long faulted = counter("odp_faulted_pages");
+	long long invals = counter("odp_invalidations");
+	long long invalidated = counter("odp_invalidated_pages");
+	long long mapped = counter("odp_mapped_pages");
+
+	ASSERT_LE(0, faults) TH_LOG("no odp_faults counter");
+	fill(self->r.buf, 2 * PAGE, 51);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 2 * PAGE,
+					     self->base + 10 * PAGE,
+					     self->mr->rkey));
+	EXPECT_LT(faults, counter("odp_faults"));
+	EXPECT_LE(faulted + 2, counter("odp_faulted_pages"));
+	EXPECT_LE(mapped + 2, counter("odp_mapped_pages"));
+	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
+	EXPECT_LT(invals, counter("odp_invalidations"));
+	EXPECT_LE(invalidated + 2, counter("odp_invalidated_pages"));
+	EXPECT_EQ(mapped, counter("odp_mapped_pages"));
+}
+
+
 FIXTURE(bad)
 {
 	struct rdma r;
@@ -646,25 +575,25 @@ FIXTURE_TEARDOWN(bad)
 
 TEST_F(bad, reg_zero_length)
 {
-	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.pd, self->mem, 0, ODP_RW));
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.v.pd, self->mem, 0, ODP_RW));
 }
 
 TEST_F(bad, reg_length_overflows)
 {
-	EXPECT_REG_FAILS(EOVERFLOW, ibv_reg_mr(self->r.pd, self->mem,
+	EXPECT_REG_FAILS(EOVERFLOW, ibv_reg_mr(self->r.v.pd, self->mem,
 					       UINT64_MAX - 0x100, ODP_RW));
 }
 
 TEST_F(bad, reg_outside_process)
 {
-	EXPECT_REG_FAILS(EFAULT, ibv_reg_mr(self->r.pd,
+	EXPECT_REG_FAILS(EFAULT, ibv_reg_mr(self->r.v.pd,
 					    (void *)0xffff888000000000UL,
 					    MR_LEN, ODP_RW));
 }
 
 TEST_F(bad, reg_implicit_with_iova)
 {
-	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr_iova(self->r.pd, NULL, SIZE_MAX,
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr_iova(self->r.v.pd, NULL, SIZE_MAX,
 						 0x100000, ODP_RW));
 }
 
@@ -675,20 +604,20 @@ TEST_F(bad, reg_implicit_without_cap)
 	if (rdma_open(&other, "RXE_HMM_NOIMPLICIT_DEV",
 		      "RXE_HMM_NOIMPLICIT_GID") == -ENODEV)
 		SKIP(return, "no device without the implicit ODP cap");
-	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(other.pd, NULL, SIZE_MAX,
+	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(other.v.pd, NULL, SIZE_MAX,
 						ODP_RW));
 }
 
 TEST_F(bad, reg_unsupported_access)
 {
-	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 						ODP_RW | IBV_ACCESS_HUGETLB));
 }
 
 /* Remote write into a read-only ODP MR, before and after its pages fault. */
 TEST_F(bad, remote_write_readonly_mr)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 				       IBV_ACCESS_ON_DEMAND |
 				       IBV_ACCESS_REMOTE_READ);
 
@@ -718,7 +647,7 @@ TEST_F(bad, remote_write_readonly_mapping)
 	struct ibv_mr *mr;
 
 	ASSERT_NE(NULL, ro);
-	mr = ibv_reg_mr(self->r.pd, ro, MR_LEN, ODP_RW);
+	mr = ibv_reg_mr(self->r.v.pd, ro, MR_LEN, ODP_RW);
 	ASSERT_NE(NULL, mr);
 	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
 		  rdma_write(&self->r, 0, 64, (uintptr_t)ro, mr->rkey));
@@ -738,7 +667,7 @@ TEST_F(bad, access_unmapped_range)
 	struct ibv_mr *mr;
 
 	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
-	mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	ASSERT_NE(NULL, mr);
 	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
 		  rdma_write(&self->r, 0, 64, (uintptr_t)self->mem, mr->rkey));
@@ -747,7 +676,7 @@ TEST_F(bad, access_unmapped_range)
 
 TEST_F(bad, rdma_past_end)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	uint64_t end = (uintptr_t)self->mem + MR_LEN;
 
 	ASSERT_NE(NULL, mr);
@@ -769,7 +698,7 @@ TEST_F(bad, rdma_past_end)
 
 TEST_F(bad, stale_rkey_after_dereg)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	uint32_t rkey;
 
 	ASSERT_NE(NULL, mr);
@@ -787,29 +716,18 @@ TEST_F(bad, stale_rkey_after_dereg)
 /* A local SGE over a hole in an ODP MR: local protection error. */
 TEST_F(bad, local_sge_unmapped)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_mr *dst = ibv_reg_mr(self->r.pd, self->r.buf, MR_LEN,
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *dst = ibv_reg_mr(self->r.v.pd, self->r.buf, MR_LEN,
 					IBV_ACCESS_LOCAL_WRITE |
 					IBV_ACCESS_REMOTE_WRITE);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = 64, .lkey = mr->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_RDMA_WRITE,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = (uintptr_t)self->r.buf,
-			     .rkey = dst->rkey },
-	}, *bad;
-	struct ibv_wc wc;
-	uint64_t deadline = now_ms() + WC_TIMEOUT_MS;
-	int n = 0;
 
+	ASSERT_NE(NULL, mr);
+	ASSERT_NE(NULL, dst);
 	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
-	ASSERT_EQ(0, ibv_post_send(self->r.qp[0], &wr, &bad));
-	while (!n && now_ms() < deadline)
-		n = ibv_poll_cq(self->r.cq, 1, &wc);
-	ASSERT_EQ(1, n);
-	EXPECT_EQ(IBV_WC_LOC_PROT_ERR, wc.status);
+	EXPECT_EQ(IBV_WC_LOC_PROT_ERR,
+		  post_wait(&self->r.v, self->r.qp[0], IBV_WR_RDMA_WRITE,
+			    self->mem, 64, mr->lkey, (uintptr_t)self->r.buf,
+			    dst->rkey, 0, 0));
 	ibv_dereg_mr(dst);
 	ibv_dereg_mr(mr);
 }
@@ -817,7 +735,7 @@ TEST_F(bad, local_sge_unmapped)
 /* IB spec: remote write needs local write too; the core says so. */
 TEST_F(bad, reg_remote_write_without_local_write)
 {
-	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+	EXPECT_REG_FAILS(EINVAL, ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 					    IBV_ACCESS_ON_DEMAND |
 					    IBV_ACCESS_REMOTE_WRITE));
 }
@@ -830,93 +748,93 @@ TEST_F(bad, reg_remote_write_without_local_write)
 
 TEST_F(bad, advise_bad_lkey)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE,
 		.lkey = mr->lkey ^ 0x5500,
 	};
 
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_past_end)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem + MR_LEN - PAGE,
 		.length = 2 * PAGE, .lkey = mr->lkey,
 	};
 
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	/* the asynchronous form checks too, before it returns */
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0,
 		      &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_pinned_mr)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 				       IBV_ACCESS_LOCAL_WRITE);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
 	};
 
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_write_readonly_mr)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN,
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 				       IBV_ACCESS_ON_DEMAND |
 				       IBV_ACCESS_REMOTE_READ);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
 	};
 
-	EXPECT_ADVISE(EPERM, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+	EXPECT_ADVISE(EPERM, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_unknown_advice)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
 	};
 
-	EXPECT_ADVISE(EOPNOTSUPP, self->r.pd, 17, IBV_ADVISE_MR_FLAG_FLUSH,
+	EXPECT_ADVISE(EOPNOTSUPP, self->r.v.pd, 17, IBV_ADVISE_MR_FLAG_FLUSH,
 		      &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_unknown_flags)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
 	};
 
 	/* the core checks the flags before the driver sees them */
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      0x80, &sge, 1);
 	ibv_dereg_mr(mr);
 }
 
 TEST_F(bad, advise_no_sge)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
 	};
 
-	EXPECT_ADVISE(EINVAL, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 0);
 	ibv_dereg_mr(mr);
 }
@@ -928,16 +846,105 @@ TEST_F(bad, advise_no_fault_on_hole)
 	struct ibv_sge sge;
 
 	ASSERT_EQ(0, munmap(self->mem + MR_LEN / 2, MR_LEN / 2));
-	mr = ibv_reg_mr(self->r.pd, self->mem, MR_LEN, ODP_RW);
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
 	ASSERT_NE(NULL, mr);
 	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
 				.length = MR_LEN, .lkey = mr->lkey };
-	EXPECT_ADVISE(0, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+	EXPECT_ADVISE(0, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	/* a faulting prefetch of the hole reports it */
-	EXPECT_ADVISE(EFAULT, self->r.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+	EXPECT_ADVISE(EFAULT, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	ibv_dereg_mr(mr);
+}
+
+struct owner_info {
+	uint32_t qpn;
+	uint32_t rkey;
+	uint64_t addr;
+};
+
+/*
+ * A process exits with an ODP MR registered while its peer keeps writing
+ * into it: the peer gets an error completion, and the MR, its pages and
+ * their count are gone afterwards.
+ */
+TEST_F_TIMEOUT(bad, exit_with_odp_mr, 120)
+{
+	int c2p[2], p2c[2], status, st;
+	long long mapped = counter("odp_mapped_pages");
+	struct owner_info info;
+	uint64_t deadline;
+	uint32_t peer_qpn = self->r.qp[0]->qp_num;
+	char cmd[256], line[512];
+	int left;
+	FILE *f;
+	pid_t pid;
+
+	ASSERT_LE(0, mapped);
+	ASSERT_EQ(0, pipe(c2p));
+	ASSERT_EQ(0, pipe(p2c));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct verbs v;
+		struct ibv_qp *qp;
+		struct ibv_mr *mr;
+		uint8_t *mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+
+		if (!mem || verbs_open(&v, getenv("RXE_HMM_DEV"),
+				       atoi(getenv("RXE_HMM_GID"))))
+			_exit(2);
+		qp = verbs_create_qp(&v);
+		mr = ibv_reg_mr(v.pd, mem, MR_LEN, ODP_RW);
+		if (!qp || !mr)
+			_exit(3);
+		info = (struct owner_info){ qp->qp_num, mr->rkey,
+					    (uintptr_t)mem };
+		if (qp_connect(&v, qp, &v.gid, peer_qpn, QP_TIMEOUT) ||
+		    write(c2p[1], &info, sizeof(info)) != sizeof(info) ||
+		    read(p2c[0], &status, 1) != 1)
+			_exit(4);
+		/* exit with everything registered: the kernel cleans up */
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(info), read(c2p[0], &info, sizeof(info)));
+	/* short retries: writes to a destroyed QP are never answered */
+	ASSERT_EQ(0, qp_connect(&self->r.v, self->r.qp[0], &self->r.v.gid,
+				info.qpn, 14));
+	fill(self->r.buf, MR_LEN, 61);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, info.addr,
+					     info.rkey));
+	EXPECT_LE(mapped + MR_PAGES, counter("odp_mapped_pages"));
+	ASSERT_EQ(1, write(p2c[1], "x", 1));
+	/* keep writing until the owner's exit stops us */
+	deadline = now_ms() + 60000;
+	do {
+		st = rdma_write(&self->r, 0, PAGE, info.addr, info.rkey);
+	} while (st == IBV_WC_SUCCESS && now_ms() < deadline);
+	/*
+	 * The mm goes first (exit_mm): the fenced MR answers with a remote
+	 * access error; if the QP went first, nobody answers at all.
+	 */
+	EXPECT_TRUE(st == IBV_WC_REM_ACCESS_ERR || st == IBV_WC_RETRY_EXC_ERR)
+		TH_LOG("status %d", st);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* the owner's context is torn down after it exited: give it time */
+	deadline = now_ms() + 10000;
+	while (counter("odp_mapped_pages") != mapped && now_ms() < deadline)
+		usleep(10000);
+	EXPECT_EQ(mapped, counter("odp_mapped_pages"));
+	snprintf(cmd, sizeof(cmd), "rdma resource show mr dev %s",
+		 getenv("RXE_HMM_DEV"));
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	left = 0;
+	snprintf(cmd, sizeof(cmd), "pid %d ", pid);
+	while (fgets(line, sizeof(line), f))
+		left += !!strstr(line, cmd);
+	pclose(f);
+	EXPECT_EQ(0, left) TH_LOG("MRs of the exited process remain");
 }
 
 TEST_HARNESS_MAIN

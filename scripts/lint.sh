@@ -1,0 +1,68 @@
+#!/bin/bash
+# make lint: kernel coding standards of our kernel code, as cases.
+#
+# usage: scripts/lint.sh [--cases FILE]
+#   - scripts/checkpatch.pl --strict on every source file under kernel/
+#     and on every patch under kernel/patches/ (as a patch);
+#   - the module built with W=1 and sparse (C=1): any diagnostic fails.
+# Each check is a case (JSON line) in FILE when given; the exit status is
+# 1 when any check failed.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$RXE_HMM_TOP"
+
+cases=/dev/null
+if [ "${1:-}" = --cases ]; then
+	cases=$2
+fi
+status=0
+
+record() {
+	python3 -c 'import json, sys
+r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": 0}
+if sys.argv[3]:
+    r["message"] = sys.argv[3]
+print(json.dumps(r))' "$@" >>"$cases"
+	printf '%-5s %s%s\n' "$2" "$1" "${3:+  ($3)}"
+	[ "$2" = pass ] || status=1
+}
+
+checkpatch() {
+	local what=$1 out
+	shift
+	# --no-tree: the tree here is ours, not the kernel's. Run outside
+	# our git checkout, where checkpatch would take a patch file for a
+	# file of that tree and check the patch's own lines as source.
+	if out=$(cd / && "$KERNEL_SRC/scripts/checkpatch.pl" --strict --no-tree \
+		--quiet "$@" 2>&1) && [ -z "$out" ]; then
+		record "lint/checkpatch/$what" pass ""
+	else
+		echo "$out"
+		record "lint/checkpatch/$what" fail \
+			"$(grep -cE '^(ERROR|WARNING|CHECK)' <<<"$out") findings"
+	fi
+}
+
+for f in $(git ls-files -co --exclude-standard 'kernel/*.c' 'kernel/*.h'); do
+	checkpatch "$f" -f "$RXE_HMM_TOP/$f"
+done
+for p in $(git ls-files -co --exclude-standard 'kernel/patches/*.patch'); do
+	checkpatch "$p" "$RXE_HMM_TOP/$p"
+done
+
+# shellcheck disable=SC2086
+kdir=$(scripts/build-kernel.sh $TEST_KERNEL)
+export_userspace
+out_dir=$(mktemp -d)
+trap 'rm -rf "$out_dir"' EXIT
+# Every line that is not kbuild's own progress report is a diagnostic.
+diag=$(make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 C=1 \
+	CHECK="$RXE_HMM_SPARSE" -j"$JOBS" 2>&1 |
+	grep -vE '^(make(\[[0-9]+\])?: |  (CC|CHECK|LD|MODPOST|UPD|AR) )' || true)
+if [ -z "$diag" ]; then
+	record lint/build-W1-sparse pass ""
+else
+	echo "$diag"
+	record lint/build-W1-sparse fail "$(wc -l <<<"$diag") lines of diagnostics"
+fi
+exit $status

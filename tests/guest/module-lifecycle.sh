@@ -1,0 +1,63 @@
+#!/bin/bash
+# rxe_hmm.ko's lifecycle with devices and users alive. Unloading is refused
+# while a process holds an ODP MR, and while a device exists (as for
+# rdma_rxe in 7.3.4: a device holds a reference to its module); with the
+# links deleted it unloads, and never takes rdma_rxe's devices with it.
+. "$(dirname "$0")/lib.sh"
+
+if [ "${RXE_HMM_LINK_TYPE:-rxe_hmm}" != rxe_hmm ]; then
+	echo "this is rxe_hmm's own module"
+	exit "$SKIP"
+fi
+holder=
+trap '[ -z "$holder" ] || kill "$holder" 2>/dev/null || :; teardown_net' EXIT
+status=0
+
+case_result() {
+	record_case "module-lifecycle/$1" "$2" 0 "${3:-}"
+	[ "$2" = pass ] || status=1
+}
+
+# expect_refused NAME: rmmod must fail with "in use", the device must stay.
+expect_refused() {
+	local out
+	if out=$(rmmod rxe_hmm 2>&1); then
+		case_result "$1" fail "rmmod succeeded"
+	elif grep -q "in use" <<<"$out" && [ -d /sys/module/rxe_hmm ] &&
+		[ -e "/sys/class/infiniband/$DEV_LO" ]; then
+		case_result "$1" pass
+	else
+		case_result "$1" fail "$out"
+	fi
+}
+
+load_link_module rxe_hmm
+setup_loopback rxe_hmm
+ibv_rc_pingpong -d "$DEV_LO" -g "$GID_LO" -p 18700 -o >/dev/null 2>&1 &
+holder=$!
+wait_listen init 18700
+expect_refused rmmod-refused-with-odp-mr
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+holder=
+expect_refused rmmod-refused-with-device
+# the device still works after the refusals
+if out=$(ibv_devinfo -d "$DEV_LO" 2>&1) && grep -q PORT_ACTIVE <<<"$out"; then
+	case_result device-works-after-refusal pass
+else
+	case_result device-works-after-refusal fail "$out"
+fi
+
+# rdma_rxe's devices survive rxe_hmm's unload.
+teardown_net
+load_link_module rxe
+setup_veth_pair rxe_hmm rxe
+in_ns a rdma link delete "$DEV_A"
+if out=$(rmmod rxe_hmm 2>&1) && [ ! -d /sys/module/rxe_hmm ] &&
+	in_ns b ibv_devinfo -d "$DEV_B" 2>&1 | grep -q PORT_ACTIVE; then
+	case_result unload-leaves-rdma_rxe-devices pass
+else
+	case_result unload-leaves-rdma_rxe-devices fail "rmmod: $out; $(ls /sys/class/infiniband)"
+fi
+teardown_net
+exit $status
