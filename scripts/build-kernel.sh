@@ -5,7 +5,11 @@
 # RECIPE); a finished build is reused, an unfinished one resumed. Prints the
 # build's directory.
 #
-# usage: build-kernel.sh FRAGMENT...   (e.g. guest debug kasan)
+# usage: build-kernel.sh [--unpatched-prepared] FRAGMENT...
+#   (e.g. guest debug kasan)
+#   --unpatched-prepared: without kernel/patches/mm/ and only configured and
+#   prepared for external modules (make modules_prepare), for compiling
+#   rxe_hmm.ko against a stock 7.3.4 tree.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -15,7 +19,12 @@ exec 3>&1 1>&2
 # Bump when a change to this script changes what it builds.
 RECIPE=1
 
-[ $# -gt 0 ] || die "usage: $0 FRAGMENT..."
+mode=full
+if [ "${1:-}" = --unpatched-prepared ]; then
+	mode=unpatched-prepared
+	shift
+fi
+[ $# -gt 0 ] || die "usage: $0 [--unpatched-prepared] FRAGMENT..."
 [ -f "$KERNEL_SRC/Makefile" ] || die "no kernel source: run 'make deps'"
 
 fragments=()
@@ -26,10 +35,12 @@ done
 shopt -s nullglob
 patches=("$RXE_HMM_TOP"/kernel/patches/mm/*.patch)
 shopt -u nullglob
+[ $mode = full ] || patches=()
 
 key=$(content_hash "$KERNEL_PKG_VERSION" "${fragments[@]}" \
-	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE")
+	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE" "mode $mode")
 dir=$RXE_HMM_CACHE/kernel/$(IFS=-; echo "$*")-$key
+[ $mode = full ] || dir=$dir-$mode
 if [ -f "$dir/done" ]; then
 	echo "$dir" >&3
 	exit 0
@@ -72,6 +83,14 @@ while IFS='=' read -r opt val; do
 	fi
 done < <(grep -hE '^CONFIG_[A-Z0-9_]+=' "$dir/fragment.config")
 [ $bad -eq 0 ] || die "kernel config does not match the fragments"
+
+if [ $mode = unpatched-prepared ]; then
+	kmake -s modules_prepare
+	kmake -s kernelrelease >"$dir/release"
+	touch "$dir/done"
+	echo "$dir" >&3
+	exit 0
+fi
 
 kmake -s bzImage modules
 kmake -s INSTALL_MOD_PATH="$dir/mods" INSTALL_MOD_STRIP=1 modules_install
