@@ -299,30 +299,40 @@ static void rxe_odp_atomic_page(void *kaddr, unsigned int len, void *arg)
 	spin_unlock_bh(&atomic_ops_lock);
 }
 
+/* One aligned 64-bit word at @iova, for the atomics: @fn does the rest. */
+static enum resp_states rxe_odp_word(struct rxe_mr *mr, u64 iova,
+				     rxe_odp_page_fn fn, void *arg)
+{
+	struct rxe_odp *odp = to_odp(mr);
+	unsigned long va = rxe_odp_iova_to_va(odp, iova);
+
+	/* See IBA oA19-28 */
+	if (mr_check_range(mr, iova, sizeof(u64)))
+		return RESPST_ERR_RKEY_VIOLATION;
+	/* See IBA A19.4.2; aligned, the word never straddles two pages */
+	if (unlikely(va & 7))
+		return RESPST_ERR_MISALIGNED_ATOMIC;
+	if (rxe_odp_walk(odp, va, sizeof(u64), true, fn, arg))
+		return RESPST_ERR_RKEY_VIOLATION;
+	return RESPST_NONE;
+}
+
 enum resp_states rxe_odp_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
 				   u64 compare, u64 swap_add, u64 *orig_val)
 {
-	struct rxe_odp *odp = to_odp(mr);
 	struct rxe_odp_atomic a = {
 		.opcode = opcode,
 		.compare = compare,
 		.swap_add = swap_add,
 	};
+	enum resp_states ret;
 
 	if (unlikely(mr->state != RXE_MR_STATE_VALID))
 		return RESPST_ERR_RKEY_VIOLATION;
-	if (mr_check_range(mr, iova, sizeof(u64)))
-		return RESPST_ERR_RKEY_VIOLATION;
-	/* aligned, so the word never straddles two pages */
-	if (unlikely(rxe_odp_iova_to_va(odp, iova) & 7))
-		return RESPST_ERR_MISALIGNED_ATOMIC;
-
-	if (rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), sizeof(u64),
-			 true, rxe_odp_atomic_page, &a))
-		return RESPST_ERR_RKEY_VIOLATION;
-
-	*orig_val = a.orig;
-	return RESPST_NONE;
+	ret = rxe_odp_word(mr, iova, rxe_odp_atomic_page, &a);
+	if (ret == RESPST_NONE)
+		*orig_val = a.orig;
+	return ret;
 }
 
 static void rxe_odp_atomic_write_page(void *kaddr, unsigned int len,
@@ -335,19 +345,7 @@ static void rxe_odp_atomic_write_page(void *kaddr, unsigned int len,
 enum resp_states rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova,
 					 u64 value)
 {
-	struct rxe_odp *odp = to_odp(mr);
-
-	/* See IBA oA19-28 */
-	if (mr_check_range(mr, iova, sizeof(value)))
-		return RESPST_ERR_RKEY_VIOLATION;
-	/* See IBA A19.4.2 */
-	if (unlikely(rxe_odp_iova_to_va(odp, iova) & 7))
-		return RESPST_ERR_MISALIGNED_ATOMIC;
-
-	if (rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), sizeof(value),
-			 true, rxe_odp_atomic_write_page, &value))
-		return RESPST_ERR_RKEY_VIOLATION;
-	return RESPST_NONE;
+	return rxe_odp_word(mr, iova, rxe_odp_atomic_write_page, &value);
 }
 
 static void rxe_odp_flush_page(void *kaddr, unsigned int len, void *arg)

@@ -107,6 +107,17 @@ static void *map_anon(size_t len, int prot)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The device of $RXE_HMM_DEV and MR_LEN bytes of anonymous memory. */
+static int setup_device_mem(struct rdma *r, uint8_t **mem)
+{
+	int err = rdma_open(r, "RXE_HMM_DEV", "RXE_HMM_GID");
+
+	if (err)
+		return err;
+	*mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	return *mem ? 0 : -ENOMEM;
+}
+
 static int set_delay_ms(unsigned int ms)
 {
 	FILE *f = fopen(DELAY_PARAM, "w");
@@ -178,13 +189,11 @@ FIXTURE_VARIANT_ADD(odp, implicit)
 
 FIXTURE_SETUP(odp)
 {
-	int err = rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID");
+	int err = setup_device_mem(&self->r, &self->mem);
 
 	if (err == -ENODEV)
 		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
 	ASSERT_EQ(0, err);
-	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, self->mem);
 	if (variant->implicit) {
 		self->mr = ibv_reg_mr(self->r.v.pd, NULL, SIZE_MAX, ODP_RW);
 		self->base = (uintptr_t)self->mem;
@@ -549,13 +558,11 @@ FIXTURE(bad)
 
 FIXTURE_SETUP(bad)
 {
-	int err = rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID");
+	int err = setup_device_mem(&self->r, &self->mem);
 
 	if (err == -ENODEV)
 		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
 	ASSERT_EQ(0, err);
-	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, self->mem);
 }
 
 FIXTURE_TEARDOWN(bad)
@@ -740,122 +747,102 @@ TEST_F(bad, reg_remote_write_without_local_write)
 					    IBV_ACCESS_REMOTE_WRITE));
 }
 
-#define EXPECT_ADVISE(err, ...) do {					\
-	int _ret = ibv_advise_mr(__VA_ARGS__);				\
-	EXPECT_EQ(err, _ret) TH_LOG("ibv_advise_mr: %d (%s)", _ret,	\
-				    strerror(_ret));			\
-} while (0)
+/* One ibv_advise_mr() call on a fresh MR over mem; its return value. */
+struct advice {
+	int access;
+	int advice;
+	uint32_t flags;
+	/* the SGE, from mem */
+	size_t off;
+	uint32_t len;
+	uint32_t num_sge;
+	/* flipped in the SGE's lkey */
+	uint32_t lkey_xor;
+};
+
+static int advise(struct rdma *r, uint8_t *mem, const struct advice *a)
+{
+	struct ibv_mr *mr = ibv_reg_mr(r->v.pd, mem, MR_LEN, a->access);
+	struct ibv_sge sge;
+	int ret;
+
+	if (!mr)
+		return -errno;
+	sge = (struct ibv_sge){ .addr = (uintptr_t)mem + a->off,
+				.length = a->len, .lkey = mr->lkey ^ a->lkey_xor };
+	ret = ibv_advise_mr(r->v.pd, a->advice, a->flags, &sge, a->num_sge);
+	ibv_dereg_mr(mr);
+	return ret;
+}
+
+/* A synchronous prefetch of one page, but for what the test changes. */
+#define PREFETCH_SYNC(...) (&(struct advice){				\
+	.access = ODP_RW, .advice = IBV_ADVISE_MR_ADVICE_PREFETCH,	\
+	.flags = IBV_ADVISE_MR_FLAG_FLUSH, .len = PAGE, .num_sge = 1,	\
+	__VA_ARGS__ })
 
 TEST_F(bad, advise_bad_lkey)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE,
-		.lkey = mr->lkey ^ 0x5500,
-	};
-
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.lkey_xor = 0x5500)));
 }
 
 TEST_F(bad, advise_past_end)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem + MR_LEN - PAGE,
-		.length = 2 * PAGE, .lkey = mr->lkey,
-	};
-
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.off = MR_LEN - PAGE,
+					       .len = 2 * PAGE)));
 	/* the asynchronous form checks too, before it returns */
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0,
-		      &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.off = MR_LEN - PAGE,
+					       .len = 2 * PAGE, .flags = 0)));
 }
 
 TEST_F(bad, advise_pinned_mr)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
-				       IBV_ACCESS_LOCAL_WRITE);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
-	};
-
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.access = IBV_ACCESS_LOCAL_WRITE)));
 }
 
 TEST_F(bad, advise_write_readonly_mr)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
-				       IBV_ACCESS_ON_DEMAND |
-				       IBV_ACCESS_REMOTE_READ);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
-	};
-
-	EXPECT_ADVISE(EPERM, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EPERM, advise(&self->r, self->mem,
+				PREFETCH_SYNC(.access = IBV_ACCESS_ON_DEMAND |
+						IBV_ACCESS_REMOTE_READ,
+					      .advice =
+						IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE)));
 }
 
 TEST_F(bad, advise_unknown_advice)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
-	};
-
-	EXPECT_ADVISE(EOPNOTSUPP, self->r.v.pd, 17, IBV_ADVISE_MR_FLAG_FLUSH,
-		      &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EOPNOTSUPP, advise(&self->r, self->mem,
+				     PREFETCH_SYNC(.advice = 17)));
 }
 
 TEST_F(bad, advise_unknown_flags)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
-	};
-
 	/* the core checks the flags before the driver sees them */
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      0x80, &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.flags = 0x80)));
 }
 
 TEST_F(bad, advise_no_sge)
 {
-	struct ibv_mr *mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)self->mem, .length = PAGE, .lkey = mr->lkey,
-	};
-
-	EXPECT_ADVISE(EINVAL, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 0);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.num_sge = 0)));
 }
 
 /* Prefetch with no-fault maps only what is present, and never fails. */
 TEST_F(bad, advise_no_fault_on_hole)
 {
-	struct ibv_mr *mr;
-	struct ibv_sge sge;
-
 	ASSERT_EQ(0, munmap(self->mem + MR_LEN / 2, MR_LEN / 2));
-	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
-	ASSERT_NE(NULL, mr);
-	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
-				.length = MR_LEN, .lkey = mr->lkey };
-	EXPECT_ADVISE(0, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+	EXPECT_EQ(0, advise(&self->r, self->mem,
+			    PREFETCH_SYNC(.len = MR_LEN,
+					  .advice =
+					    IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT)));
 	/* a faulting prefetch of the hole reports it */
-	EXPECT_ADVISE(EFAULT, self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
-		      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
-	ibv_dereg_mr(mr);
+	EXPECT_EQ(EFAULT, advise(&self->r, self->mem,
+				 PREFETCH_SYNC(.len = MR_LEN)));
 }
 
 struct owner_info {
