@@ -20,7 +20,7 @@ status=0
 
 record() {
 	python3 -c 'import json, sys
-r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": 0}
+r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": 0, "test": "lint"}
 if sys.argv[3]:
     r["message"] = sys.argv[3]
 print(json.dumps(r))' "$@" >>"$cases"

@@ -526,6 +526,27 @@ TEST_F_TIMEOUT(odp, invalidation_waits_for_access, 120)
 	       (unsigned long)took);
 }
 
+/* Whether an MR of $RXE_HMM_DEV shows a non-zero odp_faults counter. */
+static int mr_stats_show_faults(void)
+{
+	char cmd[128], line[1024], *p;
+	int found = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "rdma statistic show mr 2>&1");
+	f = popen(cmd, "r");
+	if (!f)
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "dev %s ", getenv("RXE_HMM_DEV"));
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "odp_faults ");
+		if (strstr(line, cmd) && p && atoll(p + strlen("odp_faults ")) > 0)
+			found = 1;
+	}
+	pclose(f);
+	return found;
+}
+
 /* The device's ODP counters follow faults and invalidations. */
 TEST_F(odp, counters)
 {
@@ -543,6 +564,8 @@ TEST_F(odp, counters)
 	EXPECT_LT(faults, counter("odp_faults"));
 	EXPECT_LE(faulted + 2, counter("odp_faulted_pages"));
 	EXPECT_LE(mapped + 2, counter("odp_mapped_pages"));
+	/* and per MR, in "rdma statistic show mr" */
+	EXPECT_EQ(1, mr_stats_show_faults()) TH_LOG("no per-MR ODP counters");
 	ASSERT_EQ(0, munmap(self->mem, MR_LEN));
 	EXPECT_LT(invals, counter("odp_invalidations"));
 	EXPECT_LE(invalidated + 2, counter("odp_invalidated_pages"));
@@ -932,6 +955,47 @@ TEST_F_TIMEOUT(bad, exit_with_odp_mr, 120)
 		left += !!strstr(line, cmd);
 	pclose(f);
 	EXPECT_EQ(0, left) TH_LOG("MRs of the exited process remain");
+}
+
+/*
+ * The device goes away (rdma link delete) while this process has an ODP
+ * MR on it with pages mapped: rxe disassociates the context, our MR is
+ * torn down under us, and every later verb fails with EIO; nothing
+ * crashes. Runs on a device of its own ($RXE_HMM_REMOVABLE_DEV).
+ */
+TEST(device_removed_with_odp_mr)
+{
+	const char *dev = getenv("RXE_HMM_REMOVABLE_DEV");
+	struct ibv_mr *mr, *mr2;
+	struct rdma r;
+	uint8_t *mem;
+	char cmd[128];
+
+	if (!dev || rdma_open(&r, "RXE_HMM_REMOVABLE_DEV",
+			      "RXE_HMM_REMOVABLE_GID"))
+		SKIP(return, "no RXE_HMM_REMOVABLE_DEV to remove");
+	mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	mr = ibv_reg_mr(r.v.pd, mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	fill(r.buf, MR_LEN, 71);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&r, 0, MR_LEN, (uintptr_t)mem,
+					     mr->rkey));
+	ASSERT_EQ(0, memcmp(mem, r.buf, MR_LEN));
+
+	snprintf(cmd, sizeof(cmd), "rdma link delete %s", dev);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), "/sys/class/infiniband/%s", dev);
+	EXPECT_NE(0, access(cmd, F_OK)) TH_LOG("%s still exists", cmd);
+
+	errno = 0;
+	mr2 = ibv_reg_mr(r.v.pd, mem, MR_LEN, ODP_RW);
+	EXPECT_EQ(NULL, mr2);
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-EIO, rdma_write(&r, 0, 64, (uintptr_t)mem, mr->rkey));
+	/* the memory is the process's own again, as it was */
+	EXPECT_EQ(0, memcmp(mem, r.buf, MR_LEN));
+	mem[0] ^= 1;
 }
 
 TEST_HARNESS_MAIN
