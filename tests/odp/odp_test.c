@@ -47,12 +47,22 @@ struct rdma {
 /* (Re)connects the two QPs: after an error completion they are in ERR. */
 static int rdma_reconnect(struct rdma *r)
 {
-	if (qp_connect(&r->v, r->qp[0], &r->v.gid, r->qp[1]->qp_num,
-		       QP_TIMEOUT) ||
-	    qp_connect(&r->v, r->qp[1], &r->v.gid, r->qp[0]->qp_num,
-		       QP_TIMEOUT))
-		return -1;
-	return 0;
+	int tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		if (!qp_connect(&r->v, r->qp[0], &r->v.gid, r->qp[1]->qp_num,
+				QP_TIMEOUT) &&
+		    !qp_connect(&r->v, r->qp[1], &r->v.gid, r->qp[0]->qp_num,
+				QP_TIMEOUT))
+			return 0;
+		/*
+		 * The responder's QP reaches the error state in rxe's own
+		 * task, after the requester saw the error completion; a
+		 * transition that raced with it is refused. Start over.
+		 */
+		usleep(20 * 1000);
+	}
+	return -1;
 }
 
 static int rdma_open(struct rdma *r, const char *dev_env, const char *gid_env)
