@@ -16,17 +16,22 @@ os.environ["PATH"] = ":".join(
     + [os.environ["PATH"]])
 
 
-def lib_sh(script):
-    """Runs SCRIPT (bash) after sourcing lib.sh; returns its stdout's words."""
+def lib_sh(script, env=None):
+    """Runs SCRIPT (bash) after sourcing lib.sh, with ENV (a dict) added to
+    the environment; returns its stdout's words."""
     return subprocess.run(["bash", "-c", f'. "{HERE}/lib.sh"; {script}'],
-                          check=True, stdout=subprocess.PIPE, text=True).stdout.split()
+                          check=True, stdout=subprocess.PIPE, text=True,
+                          env=dict(os.environ, **(env or {}))).stdout.split()
 
 
-def setup_veth_pair(link_type):
-    """lib.sh's setup_veth_pair; returns its devices and GID indices."""
+def setup_veth_pair(link_type, ns=("a", "b"), nets=("198.18.0.1", "198.18.0.2")):
+    """lib.sh's setup_veth_pair in namespaces NS with addresses NETS;
+    returns its devices, GID indices and namespaces."""
+    env = {"NS_A": ns[0], "NS_B": ns[1], "NET_A": nets[0], "NET_B": nets[1]}
     out = lib_sh(f'load_link_module {link_type}; setup_veth_pair {link_type} >&2;'
-                 ' echo "$DEV_A $GID_A $DEV_B $GID_B $NET_B"')
-    return {"a": (out[0], out[1]), "b": (out[2], out[3]), "addr_b": out[4]}
+                 ' echo "$DEV_A $GID_A $DEV_B $GID_B $NET_B"', env)
+    return {"a": (out[0], out[1]), "b": (out[2], out[3]), "addr_b": out[4],
+            "ns": ns}
 
 
 def setup_loopback(link_type):
@@ -35,8 +40,9 @@ def setup_loopback(link_type):
                   ' echo "$DEV_LO"')[0]
 
 
-def teardown_net():
-    lib_sh("teardown_net")
+def teardown_net(ns=("a", "b")):
+    """lib.sh's teardown_net, for the pair in namespaces NS too."""
+    lib_sh("teardown_net", {"NS_A": ns[0], "NS_B": ns[1]})
 
 
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (SKIP|XFAIL)?\s*(.*))?")

@@ -8,8 +8,12 @@ set -euo pipefail
 export PATH=$RXE_HMM_RDMA_CORE/bin${RXE_HMM_PERFTEST:+:$RXE_HMM_PERFTEST}:$PATH
 
 # The RFC 2544 benchmarking range: test hosts that exist only in this guest.
-NET_A=198.18.0.1
-NET_B=198.18.0.2
+# setup_veth_pair's namespaces and addresses; a caller that keeps two
+# pairs at once (benchmarks/guest/odp_vs_rxe.py) sets others.
+NS_A=${NS_A:-a}
+NS_B=${NS_B:-b}
+NET_A=${NET_A:-198.18.0.1}
+NET_B=${NET_B:-198.18.0.2}
 NET_LO=198.18.1.1
 SKIP=77
 
@@ -52,24 +56,24 @@ in_ns() {
 	fi
 }
 
-# Two namespaces "a" and "b" joined by a veth pair, an rxe link of TYPE on
-# each end (of TYPE_B on b, when given): DEV_A on veth_a (NET_A), DEV_B on
-# veth_b (NET_B). Usage: setup_veth_pair TYPE [TYPE_B]
+# Two namespaces $NS_A and $NS_B (a, b) joined by a veth pair, an rxe link
+# of TYPE on each end (of TYPE_B on b, when given): DEV_A on veth_a (NET_A),
+# DEV_B on veth_b (NET_B). Usage: setup_veth_pair TYPE [TYPE_B]
 setup_veth_pair() {
 	local type=$1 type_b=${2:-$1}
 	DEV_A=${type}_a
 	DEV_B=${type_b}_b
-	ip netns add a
-	ip netns add b
-	ip link add veth_a netns a type veth peer name veth_b netns b
-	in_ns a ip addr add "$NET_A/24" dev veth_a
-	in_ns b ip addr add "$NET_B/24" dev veth_b
-	in_ns a ip link set lo up
-	in_ns b ip link set lo up
-	in_ns a ip link set veth_a up
-	in_ns b ip link set veth_b up
-	in_ns a rdma link add "$DEV_A" type "$type" netdev veth_a
-	in_ns b rdma link add "$DEV_B" type "$type_b" netdev veth_b
+	ip netns add "$NS_A"
+	ip netns add "$NS_B"
+	ip link add veth_a netns "$NS_A" type veth peer name veth_b netns "$NS_B"
+	in_ns "$NS_A" ip addr add "$NET_A/24" dev veth_a
+	in_ns "$NS_B" ip addr add "$NET_B/24" dev veth_b
+	in_ns "$NS_A" ip link set lo up
+	in_ns "$NS_B" ip link set lo up
+	in_ns "$NS_A" ip link set veth_a up
+	in_ns "$NS_B" ip link set veth_b up
+	in_ns "$NS_A" rdma link add "$DEV_A" type "$type" netdev veth_a
+	in_ns "$NS_B" rdma link add "$DEV_B" type "$type_b" netdev veth_b
 	GID_A=$(gid_index "$DEV_A" "$NET_A")
 	GID_B=$(gid_index "$DEV_B" "$NET_B")
 }
@@ -84,8 +88,9 @@ for l in json.load(sys.stdin):
         print(l["ifname"].split("/")[0])'); do
 		rdma link delete "$dev" || true
 	done
-	ip netns del a 2>/dev/null || true
-	ip netns del b 2>/dev/null || true
+	for dev in $(printf '%s\n' a b "$NS_A" "$NS_B" | sort -u); do
+		ip netns del "$dev" 2>/dev/null || true
+	done
 	for dev in $(ip -o link show type dummy | awk -F': ' '{print $2}'); do
 		case $dev in dummy_*) ip link del "$dev" ;; esac
 	done

@@ -86,13 +86,14 @@ def _run_perftest_once(pair, tool, odp, size, iters, extra):
         args += ["-n", str(iters)]
     args += list(extra)
     (dev_a, gid_a), (dev_b, gid_b) = pair["a"], pair["b"]
+    ns_a, ns_b = pair["ns"]
     server = subprocess.Popen(
-        ["ip", "netns", "exec", "b", tool, "-d", dev_b, "-x", gid_b] + args,
+        ["ip", "netns", "exec", ns_b, tool, "-d", dev_b, "-x", gid_b] + args,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_listen(server, "b", port)
+        wait_listen(server, ns_b, port)
         client = subprocess.run(
-            ["ip", "netns", "exec", "a", tool, "-d", dev_a, "-x", gid_a] + args
+            ["ip", "netns", "exec", ns_a, tool, "-d", dev_a, "-x", gid_a] + args
             + [pair["addr_b"]], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, timeout=600)
         server_out = server.communicate(timeout=60)[0]
