@@ -70,8 +70,35 @@ static unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
 }
 
 /*
+ * Where a fault of [@start, @end) stops once readahead is added: at most
+ * odp_readahead pages further, within the VMA that holds the last needed
+ * page and within the MR; a write fault only over writable memory. Called
+ * under the mmap lock, so that the walk sees the same VMA.
+ */
+static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
+					   struct mm_struct *mm,
+					   unsigned long start,
+					   unsigned long end,
+					   unsigned int flags)
+{
+	unsigned long ra = min(READ_ONCE(odp_readahead), RXE_ODP_CHUNK_PAGES);
+	struct vm_area_struct *vma;
+	unsigned long ra_end;
+
+	if (flags & (RXE_ODP_FAULT_EXACT | RXE_ODP_FAULT_SNAPSHOT))
+		return end;
+	vma = vma_lookup(mm, end - 1);
+	if (!vma || ((flags & RXE_ODP_FAULT_WRITE) &&
+		     !(vma->vm_flags & VM_WRITE)))
+		return end;
+	ra_end = min3(end + (ra << PAGE_SHIFT), vma->vm_end, odp->end);
+	ra_end = min(ra_end, start + (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT));
+	return max(end, ra_end);
+}
+
+/*
  * Fills the table for [@va, @va + @len) from hmm_range_fault(), plus
- * readahead within the same VMA and MR unless RXE_ODP_FAULT_EXACT.
+ * readahead unless RXE_ODP_FAULT_EXACT or _SNAPSHOT.
  */
 static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 			 unsigned int flags)
@@ -81,9 +108,9 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned long end, timeout, npages, added;
 	struct hmm_range range = {
 		.notifier = &odp->notifier,
+		.start = start,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
-	struct vm_area_struct *vma;
 	unsigned long *pfns;
 	int err;
 
@@ -110,39 +137,14 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		goto out_free;
 	}
 
-	if (!(flags & (RXE_ODP_FAULT_EXACT | RXE_ODP_FAULT_SNAPSHOT))) {
-		unsigned long ra = min(READ_ONCE(odp_readahead),
-				       RXE_ODP_CHUNK_PAGES);
-		unsigned long ra_end;
-
-		mmap_read_lock(mm);
-		vma = vma_lookup(mm, end - 1);
-		if (vma) {
-			ra_end = min3(end + (ra << PAGE_SHIFT), vma->vm_end,
-				      odp->end);
-			ra_end = min(ra_end,
-				     start + (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT));
-			/* a write fault only extends over writable memory */
-			if ((flags & RXE_ODP_FAULT_WRITE) &&
-			    !(vma->vm_flags & VM_WRITE))
-				ra_end = end;
-			end = max(end, ra_end);
-		}
-		mmap_read_unlock(mm);
-	}
-	range.start = start;
-	range.end = end;
-	npages = (end - start) >> PAGE_SHIFT;
-
-	err = rxe_odp_table_reserve(&odp->table, start, end);
-	if (err)
-		goto out_put;
-
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
 	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
 	mmap_read_lock(mm);
-	err = hmm_range_fault(&range);
+	range.end = rxe_odp_readahead_end(odp, mm, start, end, flags);
+	err = rxe_odp_table_reserve(&odp->table, start, range.end);
+	if (!err)
+		err = hmm_range_fault(&range);
 	mmap_read_unlock(mm);
 	if (err == -EBUSY) {
 		if (time_after(jiffies, timeout))
@@ -151,6 +153,7 @@ again:
 	}
 	if (err)
 		goto out_put;
+	npages = (range.end - start) >> PAGE_SHIFT;
 
 	spin_lock(&odp->table.lock);
 	if (mmu_interval_read_retry(&odp->notifier, range.notifier_seq)) {
