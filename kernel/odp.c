@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <kunit/visibility.h>
 #include <rdma/restrack.h>
 
 #include "rxe.h"
@@ -430,10 +431,11 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	return true;
 }
 
-static const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
+VISIBLE_IF_KUNIT const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 	.invalidate_start = rxe_odp_invalidate_start,
 	.invalidate_finish = rxe_odp_invalidate_finish,
 };
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
 
 int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 			 u64 iova, int access_flags, struct rxe_mr *mr)

@@ -57,4 +57,9 @@ int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,
 		     u32 flags, struct ib_sge *sg_list, u32 num_sge,
 		     struct uverbs_attr_bundle *attrs);
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* the notifier callbacks, for kernel/tests/odp_kunit.c */
+extern const struct mmu_interval_notifier_ops rxe_odp_mn_ops;
+#endif
+
 #endif /* RXE_ODP_H */

@@ -257,5 +257,5 @@ static struct kunit_suite odp_table_suite = {
 
 kunit_test_suite(odp_table_suite);
 
-MODULE_DESCRIPTION("KUnit tests of rxe_hmm's ODP page table");
+MODULE_DESCRIPTION("KUnit tests of rxe_hmm's ODP page table and invalidation");
 MODULE_LICENSE("Dual BSD/GPL");

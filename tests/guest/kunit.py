@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-SUITES = ["rxe_hmm_odp_table"]
+SUITES = ["rxe_hmm_odp_table", "rxe_hmm_odp_invalidate"]
 SUBTEST = re.compile(r"^\s*# Subtest: (\S+)")
 # A suite's cases are indented KTAP results; the suite's own is not.
 CASE = re.compile(r"^(\s+)(not ok|ok) \d+ (\S+)(?: # (SKIP)\s*(.*))?")

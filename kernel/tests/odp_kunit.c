@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * KUnit tests of the two-pass invalidation of an ODP MR (kernel/odp.c):
+ * the notifier callbacks driven directly, on an MR without a process.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+
+#include "rxe.h"
+
+#define MR_START	0x100000UL
+#define MR_END		0x200000UL
+
+struct inval_kunit {
+	struct rxe_dev *rxe;
+	struct rxe_odp *odp;
+	struct page *page;
+};
+
+static int inval_kunit_init(struct kunit *test)
+{
+	struct inval_kunit *k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	struct rxe_mr *mr = kunit_kzalloc(test, sizeof(*mr), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	KUNIT_ASSERT_NOT_NULL(test, mr);
+	k->rxe = kunit_kzalloc(test, sizeof(*k->rxe), GFP_KERNEL);
+	k->odp = kunit_kzalloc(test, sizeof(*k->odp), GFP_KERNEL);
+	k->page = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k->rxe);
+	KUNIT_ASSERT_NOT_NULL(test, k->odp);
+	KUNIT_ASSERT_NOT_NULL(test, k->page);
+	mr->ibmr.device = &k->rxe->ib_dev;
+	mr->odp = k->odp;
+	k->odp->mr = mr;
+	k->odp->start = MR_START;
+	k->odp->end = MR_END;
+	k->odp->finish.odp = k->odp;
+	rxe_odp_table_init(&k->odp->table);
+	test->priv = k;
+	return 0;
+}
+
+static void inval_kunit_exit(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+
+	rxe_odp_table_destroy(&k->odp->table);
+	__free_page(k->page);
+}
+
+/* Makes the MR's first page present, as a fault would. */
+static void map_first_page(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	unsigned long pfn = page_to_pfn(k->page) | HMM_PFN_VALID |
+			    HMM_PFN_WRITE;
+	struct rxe_odp_table *t = &k->odp->table;
+
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_table_reserve(t, MR_START,
+						       MR_START + PAGE_SIZE));
+	spin_lock(&t->lock);
+	rxe_odp_table_store(t, MR_START, 1, &pfn);
+	spin_unlock(&t->lock);
+}
+
+/* Pass 1 over the whole MR; returns its verdict, *finish its pass 2. */
+static bool start(struct inval_kunit *k, bool blockable,
+		  enum mmu_notifier_event event,
+		  struct mmu_interval_notifier_finish **finish)
+{
+	struct mmu_notifier_range range = {
+		.start = 0,
+		.end = ULONG_MAX,
+		.event = event,
+		.flags = blockable ? MMU_NOTIFIER_RANGE_BLOCKABLE : 0,
+	};
+
+	*finish = NULL;
+	return rxe_odp_mn_ops.invalidate_start(&k->odp->notifier, &range, 1,
+					       finish);
+}
+
+static s64 dev_counter(struct inval_kunit *k, enum rxe_hmm_counters idx)
+{
+	return atomic64_read(&k->rxe->hmm.counters[idx]);
+}
+
+/* Nothing in flight: one pass does it all. */
+static void inval_idle(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *finish;
+
+	map_first_page(test);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &finish));
+	KUNIT_EXPECT_NULL(test, finish);
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->odp->table,
+						       MR_START));
+	KUNIT_EXPECT_EQ(test, 1, dev_counter(k, RXE_HMM_CNT_ODP_INVALIDATIONS));
+	KUNIT_EXPECT_EQ(test, 1,
+			dev_counter(k, RXE_HMM_CNT_ODP_INVALIDATED_PAGES));
+	KUNIT_EXPECT_EQ(test, 1UL, k->odp->notifier.invalidate_seq);
+}
+
+/* An access in flight, but nothing present: nothing to wait for. */
+static void inval_nothing_present(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *finish;
+	struct rxe_odp_access a;
+
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
+	KUNIT_EXPECT_TRUE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
+	KUNIT_EXPECT_NULL(test, finish);
+	rxe_odp_access_end(&k->odp->table, &a);
+}
+
+/* Not allowed to sleep, and an access may use a cleared page: refuse. */
+static void inval_nonblockable_busy(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *finish;
+	struct rxe_odp_access a;
+
+	map_first_page(test);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
+	KUNIT_EXPECT_FALSE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
+	KUNIT_EXPECT_NULL(test, finish);
+	/* the page is cleared all the same: a new access faults */
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->odp->table,
+						       MR_START));
+	rxe_odp_access_end(&k->odp->table, &a);
+}
+
+struct finisher {
+	struct mmu_interval_notifier_finish *finish;
+	struct completion done;
+};
+
+static int finish_thread(void *arg)
+{
+	struct finisher *f = arg;
+
+	rxe_odp_mn_ops.invalidate_finish(f->finish);
+	complete(&f->done);
+	return 0;
+}
+
+/*
+ * Accesses in flight: pass 1 hands over pass 2, embedded in the MR for the
+ * first invalidation and allocated for a concurrent second one; pass 2
+ * returns only once the access has ended.
+ */
+static void inval_two_pass(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *second;
+	struct finisher f;
+	struct rxe_odp_access a;
+	struct task_struct *t;
+
+	init_completion(&f.done);
+	map_first_page(test);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &f.finish));
+	KUNIT_ASSERT_PTR_EQ(test, &k->odp->finish.base, f.finish);
+
+	map_first_page(test);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &second));
+	KUNIT_ASSERT_NOT_NULL(test, second);
+	KUNIT_EXPECT_PTR_NE(test, &k->odp->finish.base, second);
+
+	t = kthread_run(finish_thread, &f, "odp_kunit_finish");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	KUNIT_EXPECT_EQ(test, 0UL,
+			wait_for_completion_timeout(&f.done,
+						    msecs_to_jiffies(300)));
+	rxe_odp_access_end(&k->odp->table, &a);
+	KUNIT_EXPECT_NE(test, 0UL,
+			wait_for_completion_timeout(&f.done,
+						    msecs_to_jiffies(10000)));
+	/* the allocated one is freed by its pass 2 */
+	rxe_odp_mn_ops.invalidate_finish(second);
+	/* the embedded one is free for the next invalidation */
+	map_first_page(test);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &f.finish));
+	KUNIT_EXPECT_PTR_EQ(test, &k->odp->finish.base, f.finish);
+	rxe_odp_access_end(&k->odp->table, &a);
+	rxe_odp_mn_ops.invalidate_finish(f.finish);
+}
+
+/* MMU_NOTIFY_RELEASE fences the MR: no access begins afterwards. */
+static void inval_release_fences(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *finish;
+	struct rxe_odp_access a;
+
+	map_first_page(test);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_RELEASE, &finish));
+	KUNIT_EXPECT_NULL(test, finish);
+	KUNIT_EXPECT_EQ(test, -EFAULT,
+			rxe_odp_access_begin(&k->odp->table, &a));
+	KUNIT_EXPECT_EQ(test, 0UL, k->odp->table.mapped);
+}
+
+static struct kunit_case inval_cases[] = {
+	KUNIT_CASE(inval_idle),
+	KUNIT_CASE(inval_nothing_present),
+	KUNIT_CASE(inval_nonblockable_busy),
+	KUNIT_CASE(inval_two_pass),
+	KUNIT_CASE(inval_release_fences),
+	{}
+};
+
+static struct kunit_suite inval_suite = {
+	.name = "rxe_hmm_odp_invalidate",
+	.init = inval_kunit_init,
+	.exit = inval_kunit_exit,
+	.test_cases = inval_cases,
+};
+
+kunit_test_suite(inval_suite);
