@@ -115,9 +115,9 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned long *pfns;
 	int err;
 
-	if (len > (u64)RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT)
-		len = (u64)RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT;
-	end = PAGE_ALIGN(va + len);
+	/* page by page: an unaligned @va must not make it one page more */
+	end = min(PAGE_ALIGN(va + len),
+		  start + (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT));
 	if (start < odp->start || end > odp->end || start >= end)
 		return -EFAULT;
 

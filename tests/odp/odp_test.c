@@ -583,6 +583,63 @@ TEST_F(odp, counters)
 }
 
 
+/*
+ * A persistent flush (which walks every page of its range) longer than
+ * one fault may cover (4 MiB), from an iova that is not page aligned: the
+ * engine faults it in several pieces, none larger than what its pfn array
+ * holds (KASAN sees the overrun otherwise).
+ */
+TEST(flush_long_unaligned)
+{
+	const size_t map_len = 8UL << 20, flush_len = 6UL << 20;
+	struct ibv_qp_init_attr_ex qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.comp_mask = IBV_QP_INIT_ATTR_PD |
+			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+		.send_ops_flags = IBV_QP_EX_WITH_FLUSH,
+	};
+	long long faulted;
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+	struct ibv_qp *qp;
+	struct ibv_wc wc;
+	struct rdma r;
+	uint8_t *mem;
+
+	if (rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID") == -ENODEV)
+		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
+	mem = map_anon(map_len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	memset(mem, 0x3c, map_len);
+	mr = ibv_reg_mr(r.v.pd, mem, map_len,
+			ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
+	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
+	qa.pd = r.v.pd;
+	qa.send_cq = r.v.cq;
+	qa.recv_cq = r.v.cq;
+	qp = ibv_create_qp_ex(r.v.ctx, &qa);
+	ASSERT_NE(NULL, qp) TH_LOG("ibv_create_qp_ex: %s", strerror(errno));
+	qpx = ibv_qp_to_qp_ex(qp);
+	ASSERT_EQ(0, qp_connect(&r.v, qp, &r.v.gid, r.qp[1]->qp_num,
+				QP_TIMEOUT));
+	ASSERT_EQ(0, qp_connect(&r.v, r.qp[1], &r.v.gid, qp->qp_num,
+				QP_TIMEOUT));
+
+	faulted = counter("odp_faulted_pages");
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_flush(qpx, mr->rkey, (uintptr_t)mem + 100, flush_len,
+		     IBV_FLUSH_PERSISTENT, IBV_FLUSH_RANGE);
+	ASSERT_EQ(0, ibv_wr_complete(qpx));
+	ASSERT_EQ(IBV_WC_SUCCESS, wait_wc(&r.v, &wc));
+	/* every page of the range was faulted in to be flushed */
+	EXPECT_LE(faulted + (long long)(flush_len / PAGE),
+		  counter("odp_faulted_pages"));
+	EXPECT_EQ(0x3c, mem[flush_len]);
+}
+
 FIXTURE(bad)
 {
 	struct rdma r;
