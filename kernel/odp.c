@@ -468,12 +468,10 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	if (!odp)
 		return -ENOMEM;
 	odp->mr = mr;
-	odp->implicit = implicit;
 	odp->writable = ib_access_writable(access_flags);
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
 	odp->end = PAGE_ALIGN(end);
 	odp->va_offset = start - iova;
-	odp->finish.odp = odp;
 	rxe_odp_table_init(&odp->table);
 
 	err = mmu_interval_notifier_insert(&odp->notifier, current->mm,

@@ -29,7 +29,6 @@ struct rxe_odp {
 	unsigned long			end;
 	/* va = iova + va_offset */
 	u64				va_offset;
-	bool				implicit;
 	bool				writable;
 	/*
 	 * Pass-2 state of one invalidation without allocating; a second

@@ -38,7 +38,6 @@ static int inval_kunit_init(struct kunit *test)
 	k->odp->mr = mr;
 	k->odp->start = MR_START;
 	k->odp->end = MR_END;
-	k->odp->finish.odp = k->odp;
 	rxe_odp_table_init(&k->odp->table);
 	test->priv = k;
 	return 0;
