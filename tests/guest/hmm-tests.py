@@ -5,12 +5,11 @@ Both are built from the same tree by scripts/build-kernel.sh. Each test of
 the kselftest harness's TAP output becomes one case.
 """
 
-import json
 import os
 import subprocess
 import sys
 
-from lib import run_tap
+from lib import record_case, run_tap
 
 # Benchmarks whose fixed time limit (120 s) an emulated CPU cannot meet
 # under KASAN; they measure speed, not correctness, and run in full on
@@ -27,11 +26,9 @@ def main():
     kernel = os.environ["RXE_HMM_KERNEL"]
     excluded = TOO_SLOW_UNDER_KASAN if kernel_has(kernel, "CONFIG_KASAN") else set()
     subprocess.run(["modprobe", "test_hmm"], check=True)
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
-        for name in sorted(excluded):
-            cases.write(json.dumps({"name": f"hmm-tests/hmm.*.{name}", "status": "skip",
-                                    "seconds": 0, "message": "benchmark with a 120 s "
-                                    "limit, not run under KASAN"}) + "\n")
+    for name in sorted(excluded):
+        record_case(f"hmm-tests/hmm.*.{name}", "skip",
+                    message="benchmark with a 120 s limit, not run under KASAN")
     status = run_tap([os.path.join(kernel, "selftests", "hmm-tests")]
                      + [f"-T{name}" for name in sorted(excluded)], "hmm-tests")
     subprocess.run(["modprobe", "-r", "test_hmm"], check=True)

@@ -3,11 +3,11 @@
 loads (kunit.autorun=1 on the guest's command line) and print KTAP to the
 kernel log; each case of each suite becomes a case here."""
 
-import json
-import os
 import re
 import subprocess
 import sys
+
+from lib import record_case
 
 SUITES = ["rxe_hmm_odp_table", "rxe_hmm_odp_invalidate"]
 SUBTEST = re.compile(r"^\s*# Subtest: (\S+)")
@@ -30,22 +30,18 @@ def main():
     status = 0
     suite = None
     found = {s: 0 for s in SUITES}
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
-        for line in log:
-            m = SUBTEST.match(line)
-            if m:
-                suite = m.group(1)
-                continue
-            m = CASE.match(line)
-            if not m or suite not in found:
-                continue
-            found[suite] += 1
-            st = "fail" if m.group(2) == "not ok" else "skip" if m.group(4) else "pass"
-            status |= st == "fail"
-            case = {"name": f"kunit/{suite}.{m.group(3)}", "status": st, "seconds": 0}
-            if m.group(5):
-                case["message"] = m.group(5)
-            cases.write(json.dumps(case) + "\n")
+    for line in log:
+        m = SUBTEST.match(line)
+        if m:
+            suite = m.group(1)
+            continue
+        m = CASE.match(line)
+        if not m or suite not in found:
+            continue
+        found[suite] += 1
+        st = "fail" if m.group(2) == "not ok" else "skip" if m.group(4) else "pass"
+        status |= st == "fail"
+        record_case(f"kunit/{suite}.{m.group(3)}", st, message=m.group(5) or "")
     for s, n in found.items():
         if not n:
             print(f"KUnit suite {s} reported no case", file=sys.stderr)

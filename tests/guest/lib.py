@@ -48,6 +48,15 @@ def teardown_net(ns=("a", "b")):
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (SKIP|XFAIL)?\s*(.*))?")
 
 
+def record_case(name, status, seconds=0, message=""):
+    """lib.sh's record_case: appends one case to $RXE_HMM_CASES."""
+    case = {"name": name, "status": status, "seconds": seconds}
+    if message:
+        case["message"] = message
+    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
+        cases.write(json.dumps(case) + "\n")
+
+
 def run_tap(cmd, prefix, env=None):
     """Runs a kselftest-harness program; each TAP result becomes a case
     PREFIX/NAME in $RXE_HMM_CASES. Returns the program's exit status, or 1
@@ -56,22 +65,18 @@ def run_tap(cmd, prefix, env=None):
                             text=True, env=env)
     start = time.monotonic()
     seen = 0
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
-        for line in proc.stdout:
-            print(line, end="", flush=True)
-            if line.startswith("#  RUN"):
-                start = time.monotonic()
-            m = TAP.match(line)
-            if not m:
-                continue
-            seen += 1
-            status = "fail" if m.group(1) == "not ok" else \
-                "skip" if m.group(3) == "SKIP" else "pass"
-            case = {"name": f"{prefix}/{m.group(2)}", "status": status,
-                    "seconds": round(time.monotonic() - start, 3)}
-            if m.group(4):
-                case["message"] = m.group(4)
-            cases.write(json.dumps(case) + "\n")
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        if line.startswith("#  RUN"):
+            start = time.monotonic()
+        m = TAP.match(line)
+        if not m:
+            continue
+        seen += 1
+        status = "fail" if m.group(1) == "not ok" else \
+            "skip" if m.group(3) == "SKIP" else "pass"
+        record_case(f"{prefix}/{m.group(2)}", status,
+                    round(time.monotonic() - start, 3), m.group(4) or "")
     status = proc.wait()
     if seen == 0:
         print(f"{cmd[0]} reported no test", file=sys.stderr)

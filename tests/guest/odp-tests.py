@@ -9,13 +9,12 @@ ODP cap turned off, serves the case that needs one without it; a third is
 deleted by the test that removes a device under its MRs.
 """
 
-import json
 import os
 import re
 import subprocess
 import sys
 
-from lib import lib_sh, run_tap, setup_loopback, teardown_net
+from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net
 
 SKIP = 77
 IMPLICIT = "/sys/module/rxe_hmm/parameters/implicit_odp"
@@ -38,12 +37,9 @@ def check_caps(dev, noimp_dev):
     got, got_noimp = caps(dev), caps(noimp_dev)
     ok = "ODP_SUPPORT_IMPLICIT" in got and "ODP_SUPPORT" in got_noimp \
         and "ODP_SUPPORT_IMPLICIT" not in got_noimp
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
-        case = {"name": "odp-tests/devinfo-odp-caps", "status": "pass" if ok else "fail",
-                "seconds": 0}
-        if not ok:
-            case["message"] = f"general_odp_caps {got} / without implicit: {got_noimp}"
-        cases.write(json.dumps(case) + "\n")
+    record_case("odp-tests/devinfo-odp-caps", "pass" if ok else "fail",
+                message="" if ok else
+                f"general_odp_caps {got} / without implicit: {got_noimp}")
 
 
 def main():
