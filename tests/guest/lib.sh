@@ -80,7 +80,7 @@ setup_veth_pair() {
 
 # Removes what setup_veth_pair and setup_dummy made; safe to call twice.
 teardown_net() {
-	local dev
+	local dev ns
 	for dev in $(rdma -j link show 2>/dev/null |
 		python3 -c 'import json, sys
 for l in json.load(sys.stdin):
@@ -88,8 +88,8 @@ for l in json.load(sys.stdin):
         print(l["ifname"].split("/")[0])'); do
 		rdma link delete "$dev" || true
 	done
-	for dev in $(printf '%s\n' a b "$NS_A" "$NS_B" | sort -u); do
-		ip netns del "$dev" 2>/dev/null || true
+	for ns in $(printf '%s\n' a b "$NS_A" "$NS_B" | sort -u); do
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	for dev in $(ip -o link show type dummy | awk -F': ' '{print $2}'); do
 		case $dev in dummy_*) ip link del "$dev" ;; esac
