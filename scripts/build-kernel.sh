@@ -32,10 +32,8 @@ for f in "$@"; do
 	fragments+=("$RXE_HMM_TOP/kernel/config/$f.config")
 	[ -f "${fragments[-1]}" ] || die "no fragment kernel/config/$f.config"
 done
-shopt -s nullglob
-patches=("$RXE_HMM_TOP"/kernel/patches/mm/*.patch)
-shopt -u nullglob
-[ $mode = full ] || patches=()
+patches=()
+[ $mode != full ] || mm_series patches
 
 key=$(content_hash "$KERNEL_PKG_VERSION" "${fragments[@]}" \
 	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE" "mode $mode")

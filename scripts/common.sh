@@ -51,6 +51,21 @@ content_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# mm_series NAME: sets the array NAME to the patches of kernel/patches/mm/,
+# in order, without the cover letter (which changes nothing it builds).
+mm_series() {
+	local -n _series=$1
+	local p
+	_series=()
+	for p in "$RXE_HMM_TOP"/kernel/patches/mm/*.patch; do
+		[ -f "$p" ] || continue
+		case ${p##*/} in
+		0000-cover-letter.patch) ;;
+		*) _series+=("$p") ;;
+		esac
+	done
+}
+
 # The kernels: fragments of kernel/config/, merged in this order.
 TEST_KERNEL=${RXE_HMM_TEST_KERNEL:-guest debug kasan}
 BENCH_KERNEL=${RXE_HMM_BENCH_KERNEL:-guest}

@@ -5,7 +5,9 @@
 #   - scripts/checkpatch.pl --strict on every source file under kernel/
 #     and on every patch under kernel/patches/ (as a patch);
 #   - the module built with W=1 and sparse (C=1): any diagnostic fails;
-#   - the module compiled against a stock 7.3.4 tree (no mm series).
+#   - the module compiled against a stock 7.3.4 tree (no mm series);
+#   - each patch of the mm series built in three configs with W=1 and
+#     sparse (scripts/check-mm-series.sh).
 # Each check is a case (JSON line) in FILE when given; the exit status is
 # 1 when any check failed.
 set -euo pipefail
@@ -71,9 +73,7 @@ fi
 # kernel/patches/mm/ is empty the test kernel is that tree, and the build
 # above is the check; else a prepared stock tree (no Module.symvers there:
 # unresolved symbols are not errors).
-shopt -s nullglob
-mm_patches=(kernel/patches/mm/*.patch)
-shopt -u nullglob
+mm_series mm_patches
 if [ ${#mm_patches[@]} -eq 0 ]; then
 	ukdir=$kdir
 	out="see lint/build-W1-sparse"
@@ -90,4 +90,6 @@ else
 	echo "$out" | tail -n 30
 	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against $ukdir"
 fi
+
+scripts/check-mm-series.sh --cases "$cases" || status=1
 exit $status

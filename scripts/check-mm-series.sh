@@ -1,0 +1,168 @@
+#!/bin/bash
+# make lint, for the mm series of kernel/patches/mm/: every patch builds on
+# the ones before it in three configs, and adds no W=1 or sparse diagnostic.
+#
+# usage: scripts/check-mm-series.sh [--cases FILE]
+#
+# The configs are the test kernel's, and the bench kernel's with
+# DEVICE_PRIVATE=n and with MIGRATION=n (which also takes ZONE_DEVICE and
+# THP away; hmm.c stays, for INFINIBAND_ON_DEMAND_PAGING). For each prefix
+# of the series the objects that use what the series changes are built with
+# W=1 and C=2 (sparse on each of them, rebuilt or not). A diagnostic that
+# the same object did not have before the first patch is a new one.
+#
+# Results are kept in the cache under a hash of the series, the configs and
+# this script, so an unchanged series is checked once. Each (patch, config)
+# is a case (JSON line) in FILE when given; the exit status is 1 when any
+# failed.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+cd "$RXE_HMM_TOP"
+
+cases=/dev/null
+if [ "${1:-}" = --cases ]; then
+	cases=$2
+fi
+
+patches=()
+mm_series patches
+[ ${#patches[@]} -gt 0 ] || exit 0
+export_userspace
+
+# The objects that include what the series touches, where the config has them.
+OBJECTS="mm/hmm.o mm/migrate_device.o lib/test_hmm.o
+drivers/infiniband/core/umem_odp.o"
+
+fragment_files() {
+	local f
+	for f in "$@"; do
+		echo "$RXE_HMM_TOP/kernel/config/$f.config"
+	done
+}
+# shellcheck disable=SC2086
+mapfile -t test_fragments < <(fragment_files $TEST_KERNEL)
+# shellcheck disable=SC2086
+mapfile -t bench_fragments < <(fragment_files $BENCH_KERNEL)
+key=$(content_hash "$KERNEL_PKG_VERSION" "${patches[@]}" \
+	"${test_fragments[@]}" "${bench_fragments[@]}" \
+	"$0" "$TEST_KERNEL" "$BENCH_KERNEL" "$SPARSE_VERSION")
+dir=$RXE_HMM_CACHE/mm-series/$key
+if [ -f "$dir/done" ]; then
+	log "mm series checked before: $dir"
+else
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -al "$KERNEL_SRC" "$dir/src"
+
+	cat "${test_fragments[@]}" >"$dir/test.fragment"
+	grep -hvE '^CONFIG_(DEVICE_PRIVATE|TEST_HMM)=' "${bench_fragments[@]}" \
+		>"$dir/no-device-private.fragment"
+	echo "# CONFIG_DEVICE_PRIVATE is not set" >>"$dir/no-device-private.fragment"
+	grep -hvE '^CONFIG_(MIGRATION|MEMORY_HOTPLUG|MEMORY_HOTREMOVE|ZONE_DEVICE|DEVICE_PRIVATE|TEST_HMM|TRANSPARENT_HUGEPAGE[A-Z_]*)=' \
+			"${bench_fragments[@]}" >"$dir/no-migration.fragment"
+	echo "# CONFIG_MIGRATION is not set" >>"$dir/no-migration.fragment"
+fi
+
+configs="test no-device-private no-migration"
+kmake() {
+	local config=$1
+	shift
+	make -C "$dir/src" O="$dir/obj-$config" -j"$JOBS" CC="ccache gcc" \
+		HOSTCC="ccache gcc" "$@"
+}
+
+# What the config must say for the check to mean anything.
+expect() {
+	local config=$1 opt=$2 want=$3 got
+	got=$(sed -n "s/^$opt=//p" "$dir/obj-$config/.config")
+	[ "$got" = "$want" ] || die "$config: $opt=${got:-n}, expected ${want:-n}"
+}
+
+# Diagnostics of one build, as "object: message" lines without positions,
+# so that a line moved by a patch is not a new diagnostic.
+diagnostics() {
+	{ grep -E ': (warning|error): ' || true; } |
+		sed -E "s#^(\.\./|$dir/src/)*##; s#:[0-9]+:([0-9]+:)? #: #" | sort -u
+}
+
+build() {
+	local config=$1 objs=() o src
+	for o in $OBJECTS; do
+		src=${o%.o}.c
+		case $o in
+		mm/migrate_device.o) grep -q '^CONFIG_DEVICE_MIGRATION=y' \
+			"$dir/obj-$config/.config" || continue ;;
+		lib/test_hmm.o) grep -q '^CONFIG_TEST_HMM=[ym]' \
+			"$dir/obj-$config/.config" || continue ;;
+		drivers/infiniband/core/umem_odp.o) grep -q \
+			'^CONFIG_INFINIBAND_ON_DEMAND_PAGING=y' \
+			"$dir/obj-$config/.config" || continue ;;
+		esac
+		[ -f "$dir/src/$src" ] && objs+=("$o")
+	done
+	kmake "$config" -s W=1 C=2 CHECK="$RXE_HMM_SPARSE" "${objs[@]}" 2>&1
+}
+
+if [ ! -f "$dir/done" ]; then
+	for config in $configs; do
+		log "mm series: configuring $config"
+		kmake "$config" -s KCONFIG_ALLCONFIG="$dir/$config.fragment" \
+			allnoconfig
+		expect "$config" CONFIG_HMM_MIRROR y
+		case $config in
+		test) expect "$config" CONFIG_DEVICE_PRIVATE y ;;
+		no-device-private) expect "$config" CONFIG_DEVICE_PRIVATE "" ;;
+		no-migration) expect "$config" CONFIG_MIGRATION "" ;;
+		esac
+		kmake "$config" -s prepare
+		log "mm series: $config before the series"
+		build "$config" | tee "$dir/$config.0.log" | diagnostics \
+			>"$dir/$config.base" || true
+	done
+
+	: >"$dir/results"
+	n=0
+	for p in "${patches[@]}"; do
+		n=$((n + 1))
+		name=${p##*/}
+		if ! patch -d "$dir/src" -p1 --batch --forward --quiet <"$p"; then
+			for config in $configs; do
+				echo "$n $name $config fail does not apply" >>"$dir/results"
+			done
+			break
+		fi
+		for config in $configs; do
+			log "mm series: $name in $config"
+			if build "$config" >"$dir/$config.$n.log"; then
+				new=$(diagnostics <"$dir/$config.$n.log" |
+					comm -23 - "$dir/$config.base" | tr '\n' ' ')
+				if [ -z "$new" ]; then
+					echo "$n $name $config pass" >>"$dir/results"
+				else
+					echo "$n $name $config fail new diagnostics: $new" \
+						>>"$dir/results"
+				fi
+			else
+				echo "$n $name $config fail does not build" >>"$dir/results"
+			fi
+		done
+	done
+	touch "$dir/done"
+fi
+
+status=0
+while read -r n name config result message; do
+	python3 -c 'import json, sys
+r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": 0, "test": "lint"}
+if sys.argv[3]:
+    r["message"] = sys.argv[3]
+print(json.dumps(r))' "lint/mm-series/${name%.patch}/$config" "$result" \
+		"$message" >>"$cases"
+	printf '%-5s %s%s\n' "$result" "lint/mm-series/${name%.patch}/$config" \
+		"${message:+  ($message)}"
+	if [ "$result" != pass ]; then
+		status=1
+		tail -n 20 "$dir/$config.$n.log" 2>/dev/null || true
+	fi
+done <"$dir/results"
+exit $status
