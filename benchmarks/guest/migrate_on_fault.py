@@ -39,12 +39,14 @@ MADV_HUGEPAGE = 14
 MADV_NOHUGEPAGE = 15
 MADV_COLLAPSE = 25
 
-# (name, pages, THP)
+# (name, pages, THP, populated before the migration)
 CASES = [
-    ("1 page", 1, False),
-    ("16 pages", 16, False),
-    ("512 pages", 512, False),
-    ("2 MiB THP", 512, True),
+    ("1 page", 1, False, True),
+    ("16 pages", 16, False, True),
+    ("512 pages", 512, False, True),
+    ("2 MiB THP", 512, True, True),
+    # Holes: the unified walk collects them empty, two walks fault them in.
+    ("512 holes", 512, False, False),
 ]
 MODES = (("unified", 0), ("two walks", TWO_WALKS))
 
@@ -62,8 +64,8 @@ def check(ret, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def migrate_once(fd, pages, thp, flags):
-    """Maps and populates a PMD aligned range, migrates it, unmaps it."""
+def migrate_once(fd, pages, thp, populate, flags):
+    """Maps (and populates) a PMD aligned range, migrates it, unmaps it."""
     span = 2 * PMD
     base = libc.mmap(None, span, mmap.PROT_READ | mmap.PROT_WRITE,
                      mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
@@ -74,16 +76,19 @@ def migrate_once(fd, pages, thp, flags):
         size = pages * PAGE
         check(libc.madvise(addr, size, MADV_HUGEPAGE if thp else MADV_NOHUGEPAGE),
               "madvise")
-        ctypes.memset(addr, 0x5a, size)
+        fill = 0x5a if populate else 0
+        if populate:
+            ctypes.memset(addr, fill, size)
         if thp:
             check(libc.madvise(addr, size, MADV_COLLAPSE), "MADV_COLLAPSE")
         cmd = bytearray(CMD.pack(addr, pages, flags | WRITE, 0, 0, 0, 0, 0))
         fcntl.ioctl(fd, MIGRATE_ON_FAULT, cmd)
         _, _, _, cpages, empty, retries, collect_ns, total_ns = CMD.unpack(cmd)
-        if cpages != pages or empty != 0:
+        want_empty = 0 if populate or flags & TWO_WALKS else pages
+        if cpages != pages or empty != want_empty:
             raise RuntimeError(f"{pages} pages: {cpages} migrated, {empty} empty")
         # Read back through the CPU: the data must have survived.
-        if ctypes.string_at(addr, size) != b"\x5a" * size:
+        if ctypes.string_at(addr, size) != bytes([fill]) * size:
             raise RuntimeError(f"{pages} pages: data changed by the migration")
         return {"collect_ns": collect_ns, "total_ns": total_ns,
                 "retries": retries}
@@ -103,13 +108,13 @@ def main():
         fd = os.open("/dev/hmm_dmirror0", os.O_RDWR)
         try:
             # One unmeasured round first, so neither way pays for warm-up.
-            for _, pages, thp in CASES:
+            for _, pages, thp, populate in CASES:
                 for _, flags in MODES:
-                    migrate_once(fd, pages, thp, flags)
+                    migrate_once(fd, pages, thp, populate, flags)
             for rep in range(repeats):
-                for case, pages, thp in CASES:
+                for case, pages, thp, populate in CASES:
                     for mode, flags in (MODES if rep % 2 == 0 else MODES[::-1]):
-                        s = migrate_once(fd, pages, thp, flags)
+                        s = migrate_once(fd, pages, thp, populate, flags)
                         s.update(case=case, mode=mode, rep=rep)
                         samples.append(s)
         finally:
@@ -127,7 +132,7 @@ def main():
     print()
     print("| case | what | unified | two walks | ratio |")
     print("|---|---|---|---|---|")
-    for case, _, _ in CASES:
+    for case, _, _, _ in CASES:
         for what in ("collect_ns", "total_ns"):
             by_mode = {}
             for mode, _ in MODES:
