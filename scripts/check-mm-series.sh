@@ -2,7 +2,7 @@
 # make lint, for the mm series of kernel/patches/mm/: every patch builds on
 # the ones before it in three configs, and adds no W=1 or sparse diagnostic.
 #
-# usage: scripts/check-mm-series.sh [--cases FILE]
+# usage: scripts/check-mm-series.sh
 #
 # The configs are the test kernel's, and the bench kernel's with
 # DEVICE_PRIVATE=n and with MIGRATION=n (which also takes ZONE_DEVICE and
@@ -12,17 +12,12 @@
 # the same object did not have before the first patch is a new one.
 #
 # Results are kept in the cache under a hash of the series, the configs and
-# this script, so an unchanged series is checked once. Each (patch, config)
-# is a case (JSON line) in FILE when given; the exit status is 1 when any
-# failed.
+# this script, so an unchanged series is checked once. Prints one line per
+# (patch, config) on stdout: "PATCH CONFIG pass|fail [WHY]", the log of a
+# failure on stderr. The exit status is 1 when any failed.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 cd "$RXE_HMM_TOP"
-
-cases=/dev/null
-if [ "${1:-}" = --cases ]; then
-	cases=$2
-fi
 
 patches=()
 mm_series patches
@@ -152,17 +147,10 @@ fi
 
 status=0
 while read -r n name config result message; do
-	python3 -c 'import json, sys
-r = {"name": sys.argv[1], "status": sys.argv[2], "seconds": 0, "test": "lint"}
-if sys.argv[3]:
-    r["message"] = sys.argv[3]
-print(json.dumps(r))' "lint/mm-series/${name%.patch}/$config" "$result" \
-		"$message" >>"$cases"
-	printf '%-5s %s%s\n' "$result" "lint/mm-series/${name%.patch}/$config" \
-		"${message:+  ($message)}"
+	echo "${name%.patch} $config $result${message:+ $message}"
 	if [ "$result" != pass ]; then
 		status=1
-		tail -n 20 "$dir/$config.$n.log" 2>/dev/null || true
+		tail -n 20 "$dir/$config.$n.log" >&2 || true
 	fi
 done <"$dir/results"
 exit $status

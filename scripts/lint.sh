@@ -73,6 +73,7 @@ fi
 # kernel/patches/mm/ is empty the test kernel is that tree, and the build
 # above is the check; else a prepared stock tree (no Module.symvers there:
 # unresolved symbols are not errors).
+mm_patches=()
 mm_series mm_patches
 if [ ${#mm_patches[@]} -eq 0 ]; then
 	ukdir=$kdir
@@ -91,5 +92,14 @@ else
 	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against $ukdir"
 fi
 
-scripts/check-mm-series.sh --cases "$cases" || status=1
+# The mm series: one case per patch and config.
+series_status=0
+series=$(scripts/check-mm-series.sh) || series_status=$?
+while read -r patch config result message; do
+	[ -n "$patch" ] || continue
+	record "lint/mm-series/$patch/$config" "$result" "$message"
+done <<<"$series"
+if [ $series_status -ne 0 ] && ! grep -q ' fail' <<<"$series"; then
+	record lint/mm-series fail "scripts/check-mm-series.sh exited $series_status"
+fi
 exit $status
