@@ -108,6 +108,16 @@ def _run_perftest_once(pair, tool, odp, size, iters, extra):
     return parse_result(tool, output), output
 
 
+def failure_gist(problem):
+    """The first line of a failure, and the first line of the tools' output
+    that says what went wrong, if any."""
+    lines = problem.splitlines()
+    for line in lines[1:]:
+        if any(w in line.lower() for w in ("error", "fail", "couldn't", "unable")):
+            return f"{lines[0]} {line.strip()}"
+    return lines[0]
+
+
 def check_figures(tool, figures):
     """Every figure finite and the headline one positive."""
     bad = {k: v for k, v in figures.items() if not math.isfinite(v)}
@@ -143,10 +153,11 @@ def run_cases(pair):
             result = {"name": name, "status": "fail" if problem else "pass",
                       "seconds": round(time.monotonic() - start, 2)}
             if problem:
-                result["message"] = problem.splitlines()[0]
+                # The whole story to the console, its gist to the case.
+                print(f"{name}: {problem}", file=sys.stderr)
+                result["message"] = failure_gist(problem)
             elif output.startswith("perftest: clock calibration failed"):
                 result["message"] = output.splitlines()[0]
-                print(f"{name}: {problem}", file=sys.stderr)
             cases.write(json.dumps(result) + "\n")
             cases.flush()
 
