@@ -24,9 +24,10 @@ mm_series patches
 [ ${#patches[@]} -gt 0 ] || exit 0
 export_userspace
 
-# The objects that include what the series touches, where the config has them.
-OBJECTS="mm/hmm.o mm/migrate_device.o lib/test_hmm.o
-drivers/infiniband/core/umem_odp.o"
+# The objects that include what the series touches, each with the option
+# that builds it: OBJECT=OPTION.
+OBJECTS="mm/hmm.o=HMM_MIRROR mm/migrate_device.o=DEVICE_MIGRATION
+lib/test_hmm.o=TEST_HMM drivers/infiniband/core/umem_odp.o=INFINIBAND_ON_DEMAND_PAGING"
 
 fragment_files() {
 	local f
@@ -81,19 +82,10 @@ diagnostics() {
 }
 
 build() {
-	local config=$1 objs=() o src
+	local config=$1 objs=() o
 	for o in $OBJECTS; do
-		src=${o%.o}.c
-		case $o in
-		mm/migrate_device.o) grep -q '^CONFIG_DEVICE_MIGRATION=y' \
-			"$dir/obj-$config/.config" || continue ;;
-		lib/test_hmm.o) grep -q '^CONFIG_TEST_HMM=[ym]' \
-			"$dir/obj-$config/.config" || continue ;;
-		drivers/infiniband/core/umem_odp.o) grep -q \
-			'^CONFIG_INFINIBAND_ON_DEMAND_PAGING=y' \
-			"$dir/obj-$config/.config" || continue ;;
-		esac
-		[ -f "$dir/src/$src" ] && objs+=("$o")
+		grep -q "^CONFIG_${o#*=}=[ym]" "$dir/obj-$config/.config" &&
+			objs+=("${o%=*}")
 	done
 	kmake "$config" -s W=1 C=2 CHECK="$RXE_HMM_SPARSE" "${objs[@]}" 2>&1
 }
