@@ -1,14 +1,114 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * The module's own list of devices. rdma_rxe may be loaded beside
- * rxe_hmm and both report RDMA_DRIVER_RXE, so module exit cannot use
- * ib_unregister_driver(): it would take rdma_rxe's devices down as well.
+ * The module's own list of devices, and their rxe_hmm settings. rdma_rxe
+ * may be loaded beside rxe_hmm and both report RDMA_DRIVER_RXE, so module
+ * exit cannot use ib_unregister_driver(): it would take rdma_rxe's
+ * devices down as well.
  */
 
 #include <linux/mutex.h>
+#include <linux/sizes.h>
 #include <linux/wait.h>
 
 #include "rxe.h"
+#include "devmem.h"
+
+static const char * const rxe_hmm_policy_names[] = {
+	[RXE_HMM_MIGRATE_OFF] = "off",
+	[RXE_HMM_MIGRATE_ON_FAULT] = "on-fault",
+	[RXE_HMM_MIGRATE_PREFETCH_ONLY] = "prefetch-only",
+};
+
+static int rxe_hmm_policy_parse(const char *buf)
+{
+	return sysfs_match_string(rxe_hmm_policy_names, buf);
+}
+
+static enum rxe_hmm_migrate_policy migrate_policy = RXE_HMM_MIGRATE_OFF;
+
+static int migrate_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int policy = rxe_hmm_policy_parse(val);
+
+	if (policy < 0)
+		return policy;
+	WRITE_ONCE(migrate_policy, policy);
+	return 0;
+}
+
+static int migrate_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  rxe_hmm_policy_names[READ_ONCE(migrate_policy)]);
+}
+
+static const struct kernel_param_ops migrate_policy_ops = {
+	.set = migrate_policy_set,
+	.get = migrate_policy_get,
+};
+module_param_cb(migrate_policy, &migrate_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(migrate_policy,
+		 "Migration policy of devices created from now on: off, on-fault or prefetch-only (default off)");
+
+static unsigned int devmem_size_mb = 256;
+module_param(devmem_size_mb, uint, 0644);
+MODULE_PARM_DESC(devmem_size_mb,
+		 "Emulated device memory of devices created from now on, MiB (default 256)");
+
+static ssize_t migrate_policy_show(struct device *device,
+				   struct device_attribute *attr, char *buf)
+{
+	struct rxe_dev *rxe =
+		rdma_device_to_drv_device(device, struct rxe_dev, ib_dev);
+
+	return sysfs_emit(buf, "%s\n",
+			  rxe_hmm_policy_names[READ_ONCE(rxe->hmm.policy)]);
+}
+
+static ssize_t migrate_policy_store(struct device *device,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct rxe_dev *rxe =
+		rdma_device_to_drv_device(device, struct rxe_dev, ib_dev);
+	int policy = rxe_hmm_policy_parse(buf);
+
+	if (policy < 0)
+		return policy;
+	WRITE_ONCE(rxe->hmm.policy, policy);
+	return count;
+}
+
+struct device_attribute dev_attr_migrate_policy = __ATTR_RW(migrate_policy);
+
+static ssize_t devmem_size_mb_show(struct device *device,
+				   struct device_attribute *attr, char *buf)
+{
+	struct rxe_dev *rxe =
+		rdma_device_to_drv_device(device, struct rxe_dev, ib_dev);
+
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(rxe->hmm.devmem_size) / SZ_1M);
+}
+
+/* Moves every device page back to system memory first. */
+static ssize_t devmem_size_mb_store(struct device *device,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct rxe_dev *rxe =
+		rdma_device_to_drv_device(device, struct rxe_dev, ib_dev);
+	unsigned int mb;
+	int err;
+
+	err = kstrtouint(buf, 0, &mb);
+	if (err)
+		return err;
+	err = rxe_devmem_resize(rxe, (u64)mb * SZ_1M);
+	return err ?: count;
+}
+
+struct device_attribute dev_attr_devmem_size_mb = __ATTR_RW(devmem_size_mb);
 
 static LIST_HEAD(rxe_hmm_devs);
 static DEFINE_MUTEX(rxe_hmm_devs_lock);
@@ -17,6 +117,10 @@ static atomic_t rxe_hmm_ndevs = ATOMIC_INIT(0);
 
 void rxe_hmm_dev_add(struct rxe_dev *rxe)
 {
+	rxe->hmm.policy = READ_ONCE(migrate_policy);
+	rxe->hmm.devmem_size = (u64)READ_ONCE(devmem_size_mb) * SZ_1M;
+	init_rwsem(&rxe->hmm.devmem_sem);
+
 	mutex_lock(&rxe_hmm_devs_lock);
 	list_add_tail(&rxe->hmm.list, &rxe_hmm_devs);
 	atomic_inc(&rxe_hmm_ndevs);
@@ -25,6 +129,8 @@ void rxe_hmm_dev_add(struct rxe_dev *rxe)
 
 void rxe_hmm_dev_del(struct rxe_dev *rxe)
 {
+	rxe_devmem_remove(rxe);
+
 	mutex_lock(&rxe_hmm_devs_lock);
 	/* rxe_dealloc() also runs for a device that never got this far */
 	if (rxe->hmm.list.next && !list_empty(&rxe->hmm.list)) {

@@ -17,6 +17,7 @@
 #include <linux/delay.h>
 #include <linux/hmm.h>
 #include <linux/libnvdimm.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -24,6 +25,7 @@
 #include <rdma/restrack.h>
 
 #include "rxe.h"
+#include "devmem.h"
 
 /* Hard cap of one fault: bounds the pfn array and the time in the walk. */
 #define RXE_ODP_MAX_FAULT_PAGES	(2 * RXE_ODP_CHUNK_PAGES)
@@ -43,12 +45,27 @@ module_param(odp_access_delay_ms, uint, 0644);
 MODULE_PARM_DESC(odp_access_delay_ms,
 		 "Debug: sleep this long inside every ODP access, after its pages were looked up (default 0)");
 
+#ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
+static bool migrate_two_step;
+module_param(migrate_two_step, bool, 0644);
+MODULE_PARM_DESC(migrate_two_step,
+		 "Migrate with hmm_range_fault() then migrate_vma_setup(), not in the fault's own walk (default N)");
+#else
+/* read-only: this kernel has no migrate-on-fault walk */
+static bool migrate_two_step = true;
+module_param(migrate_two_step, bool, 0444);
+MODULE_PARM_DESC(migrate_two_step,
+		 "Always Y: the kernel lacks hmm_range_fault() migrate on fault");
+#endif
+
 enum rxe_odp_fault_flags {
 	RXE_ODP_FAULT_WRITE	= BIT(0),
 	/* only record pages already present, as ADVICE_PREFETCH_NO_FAULT */
 	RXE_ODP_FAULT_SNAPSHOT	= BIT(1),
 	/* no readahead: prefetch asks for exactly its range */
 	RXE_ODP_FAULT_EXACT	= BIT(2),
+	/* move the pages into device memory */
+	RXE_ODP_FAULT_MIGRATE	= BIT(3),
 };
 
 static inline struct rxe_odp *to_odp(struct rxe_mr *mr)
@@ -59,6 +76,8 @@ static inline struct rxe_odp *to_odp(struct rxe_mr *mr)
 static void rxe_odp_count(struct rxe_odp *odp, enum rxe_hmm_counters idx,
 			  s64 n)
 {
+	BUILD_BUG_ON(ARRAY_SIZE(odp->counters) != RXE_HMM_NUM_MR_COUNTERS);
+
 	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 
 	atomic64_add(n, &odp->counters[idx]);
@@ -97,21 +116,162 @@ static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 	return max(end, ra_end);
 }
 
+/* What one migrating fault carries from reserving to storing. */
+struct rxe_odp_migration {
+	struct rxe_hmm_devmem		*dm;
+	struct rxe_hmm_reservation	resv;
+	struct migrate_vma		args;
+	bool				unified;
+};
+
+/*
+ * Device pages for the pages the walk collected: a copy of each, or
+ * zeroes for an empty one. A page left without one stays where it is.
+ */
+static void rxe_odp_migrate_copy(struct rxe_odp_migration *m)
+{
+	struct migrate_vma *args = &m->args;
+	struct page *spage, *dpage;
+	unsigned long i;
+
+	for (i = 0; i < args->npages; i++) {
+		args->dst[i] = 0;
+		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dpage = rxe_devmem_alloc(m->dm, &m->resv);
+		if (!dpage)
+			continue;
+		spage = migrate_pfn_to_page(args->src[i]);
+		if (spage)
+			copy_highpage(dpage->zone_device_data, spage);
+		else
+			clear_highpage(dpage->zone_device_data);
+		args->dst[i] = migrate_pfn(page_to_pfn(dpage));
+	}
+}
+
+/*
+ * Turns the walk's output into what the table stores: a moved page is
+ * its device page, writable as its CPU mapping is now; one that stayed
+ * is what the walk found (an empty one is not valid: it stays absent).
+ */
+static unsigned long rxe_odp_migrate_result(struct rxe_odp_migration *m,
+					    unsigned long *hmm_pfns)
+{
+	struct migrate_vma *args = &m->args;
+	unsigned long i, moved = 0;
+	bool write;
+
+	/* the table keeps only VALID, WRITE and the pfn of the others */
+	for (i = 0; i < args->npages; i++) {
+		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		/* an empty page is mapped writable in a writable VMA */
+		write = (args->src[i] & MIGRATE_PFN_WRITE) ||
+			(!migrate_pfn_to_page(args->src[i]) &&
+			 (args->vma->vm_flags & VM_WRITE));
+		hmm_pfns[i] = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0) |
+			      (args->dst[i] >> MIGRATE_PFN_SHIFT);
+		moved++;
+	}
+	return moved;
+}
+
+#ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
+/* One walk faults and collects (kernel/patches/mm/). */
+static int rxe_odp_collect_unified(struct hmm_range *range,
+				   struct migrate_vma *args)
+{
+	int err;
+
+	range->default_flags |= HMM_PFN_REQ_MIGRATE;
+	range->migrate = args;
+	err = hmm_range_fault(range);
+	if (!err)
+		migrate_hmm_range_setup(range);
+	range->default_flags &= ~HMM_PFN_REQ_MIGRATE;
+	range->migrate = NULL;
+	return err;
+}
+#else
+/* Never called: migrate_two_step is always set without the series. */
+static int rxe_odp_collect_unified(struct hmm_range *range,
+				   struct migrate_vma *args)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+/*
+ * Fills @range like hmm_range_fault() and moves its pages into device
+ * memory: in the same walk when the kernel has the mm series and the
+ * two-step knob is off, else with migrate_vma_setup() after the fault.
+ * Called under the mmap lock, for a range of one anonymous VMA. Returns
+ * the pages moved, or a negative errno from the walk.
+ */
+static long rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
+			    struct vm_area_struct *vma,
+			    struct rxe_odp_migration *m)
+{
+	struct migrate_vma *args = &m->args;
+	long moved = 0;
+	int err;
+
+	args->vma = vma;
+	args->start = range->start;
+	args->end = range->end;
+	args->pgmap_owner = range->dev_private_owner;
+	args->flags = MIGRATE_VMA_SELECT_SYSTEM;
+
+	/* our own migration's notifier calls come from this task */
+	WRITE_ONCE(odp->migrator, current);
+	if (m->unified) {
+		err = rxe_odp_collect_unified(range, args);
+		if (err)
+			goto out;
+	} else {
+		err = hmm_range_fault(range);
+		if (err)
+			goto out;
+		/* a VMA it refuses is only not migrated */
+		if (migrate_vma_setup(args))
+			goto out;
+	}
+	if (args->cpages) {
+		rxe_odp_migrate_copy(m);
+		migrate_vma_pages(args);
+		moved = rxe_odp_migrate_result(m, range->hmm_pfns);
+		migrate_vma_finalize(args);
+	}
+out:
+	WRITE_ONCE(odp->migrator, NULL);
+	return err ?: moved;
+}
+
 /*
  * Fills the table for [@va, @va + @len) from hmm_range_fault(), plus
- * readahead unless RXE_ODP_FAULT_EXACT or _SNAPSHOT.
+ * readahead unless RXE_ODP_FAULT_EXACT or _SNAPSHOT; with
+ * RXE_ODP_FAULT_MIGRATE the pages move into device memory on the way.
  */
 static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 			 unsigned int flags)
 {
+	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 	struct mm_struct *mm = odp->notifier.mm;
 	unsigned long start = ALIGN_DOWN(va, PAGE_SIZE);
 	unsigned long end, timeout, npages, added;
+	struct rxe_odp_migration m = {
+		.resv.pages = LIST_HEAD_INIT(m.resv.pages),
+		.unified = !READ_ONCE(migrate_two_step),
+	};
 	struct hmm_range range = {
 		.notifier = &odp->notifier,
 		.start = start,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
+	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
+	struct vm_area_struct *vma;
+	long moved = 0;
 	unsigned long *pfns;
 	int err;
 
@@ -125,50 +285,86 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		range.default_flags = HMM_PFN_REQ_FAULT;
 		if (flags & RXE_ODP_FAULT_WRITE)
 			range.default_flags |= HMM_PFN_REQ_WRITE;
+	} else {
+		migrate = false;
 	}
 
-	pfns = kvmalloc_array(RXE_ODP_MAX_FAULT_PAGES, sizeof(*pfns),
-			      GFP_KERNEL);
+	/* one array for the walk, two more for a migration */
+	pfns = kvmalloc_array(RXE_ODP_MAX_FAULT_PAGES, (migrate ? 3 : 1) *
+			      sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
+	m.args.src = pfns + RXE_ODP_MAX_FAULT_PAGES;
+	m.args.dst = pfns + 2 * RXE_ODP_MAX_FAULT_PAGES;
 
 	if (!mmget_not_zero(mm)) {
 		err = -EFAULT;
 		goto out_free;
 	}
 
+	if (migrate) {
+		down_write(&odp->migrate_sem);
+		m.dm = rxe_devmem_get(rxe);
+		/* no device memory: a plain fault */
+		if (IS_ERR(m.dm)) {
+			m.dm = NULL;
+			migrate = false;
+			downgrade_write(&odp->migrate_sem);
+		}
+	} else {
+		down_read(&odp->migrate_sem);
+	}
+
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
+	/* before the sequence: eviction invalidates, maybe this MR too */
+	if (migrate)
+		rxe_devmem_reserve(m.dm, &m.resv,
+				   min(((end - start) >> PAGE_SHIFT) +
+				       READ_ONCE(odp_readahead),
+				       RXE_ODP_MAX_FAULT_PAGES));
 	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
 	mmap_read_lock(mm);
 	range.end = rxe_odp_readahead_end(odp, mm, start, end, flags);
+	vma = migrate ? vma_lookup(mm, start) : NULL;
+	if (vma && vma_is_anonymous(vma))
+		range.end = min(range.end, vma->vm_end);
+	else
+		vma = NULL;
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
-	if (!err)
+	if (!err && vma) {
+		moved = rxe_odp_migrate(odp, &range, vma, &m);
+		err = min(moved, 0L);
+	} else if (!err) {
 		err = hmm_range_fault(&range);
+	}
 	mmap_read_unlock(mm);
 	if (err == -EBUSY) {
 		if (time_after(jiffies, timeout))
-			goto out_put;
+			goto out_unlock;
 		goto again;
 	}
 	if (err)
-		goto out_put;
+		goto out_unlock;
 	npages = (range.end - start) >> PAGE_SHIFT;
 
 	spin_lock(&odp->table.lock);
 	if (mmu_interval_read_retry(&odp->notifier, range.notifier_seq)) {
 		spin_unlock(&odp->table.lock);
+		if (vma)
+			rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES,
+				      moved);
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
-			goto out_put;
+			goto out_unlock;
 		}
 		goto again;
 	}
 	if (odp->table.dead) {
 		spin_unlock(&odp->table.lock);
 		err = -EFAULT;
-		goto out_put;
+		goto out_unlock;
 	}
 	added = rxe_odp_table_store(&odp->table, start, npages, pfns);
 	spin_unlock(&odp->table.lock);
@@ -176,8 +372,17 @@ again:
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, added);
+	if (vma)
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES, moved);
 
-out_put:
+out_unlock:
+	if (migrate) {
+		rxe_devmem_unreserve(m.dm, &m.resv);
+		rxe_devmem_put(rxe);
+		up_write(&odp->migrate_sem);
+	} else {
+		up_read(&odp->migrate_sem);
+	}
 	mmput(mm);
 out_free:
 	kvfree(pfns);
@@ -200,6 +405,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned int offset, bytes;
 	unsigned int delay_ms;
 	unsigned long entry;
+	struct page *page;
 	int tries = 0;
 	void *kaddr;
 	int err;
@@ -222,7 +428,11 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 				msleep(delay_ms);
 			offset = offset_in_page(va);
 			bytes = min_t(u64, len, PAGE_SIZE - offset);
-			kaddr = kmap_local_page(hmm_pfn_to_page(entry));
+			page = hmm_pfn_to_page(entry);
+			/* only this device's pages are ever stored */
+			if (is_device_private_page(page))
+				page = rxe_devmem_backing(page);
+			kaddr = kmap_local_page(page);
 			fn(kaddr + offset, bytes, arg);
 			kunmap_local(kaddr);
 			va += bytes;
@@ -241,7 +451,10 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			return -EBUSY;
 		fault_va = va;
 		err = rxe_odp_fault(odp, va, len,
-				    write ? RXE_ODP_FAULT_WRITE : 0);
+				    (write ? RXE_ODP_FAULT_WRITE : 0) |
+				    (READ_ONCE(odp->policy) ==
+				     RXE_HMM_MIGRATE_ON_FAULT ?
+				     RXE_ODP_FAULT_MIGRATE : 0));
 		if (err)
 			return err;
 	}
@@ -395,19 +608,34 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	unsigned long end = min(range->end, odp->end);
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
+	bool own;
+
+	/*
+	 * Our own migration, from the task migrating for this MR: its pages
+	 * must still leave the table and accesses to them end first, but
+	 * the fault stores their device pages itself. Its sequence stays:
+	 * no other fault of this MR runs meanwhile (migrate_sem). Another
+	 * MR's migration, a CPU fault or an eviction is foreign.
+	 */
+	own = range->event == MMU_NOTIFY_MIGRATE &&
+	      range->owner == odp->mr->ibmr.device &&
+	      READ_ONCE(odp->migrator) == current;
 
 	spin_lock(&odp->table.lock);
-	mmu_interval_set_seq(mni, cur_seq);
+	if (!own)
+		mmu_interval_set_seq(mni, cur_seq);
 	/* the mm is going away: fence the MR for good (seeds/004) */
 	if (range->event == MMU_NOTIFY_RELEASE)
 		WRITE_ONCE(odp->table.dead, true);
 	cleared = rxe_odp_table_clear(&odp->table, start, end);
 	spin_unlock(&odp->table.lock);
 
-	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
+	if (!own)
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
 	if (!cleared)
 		return true;
-	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
+	if (!own)
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
 
 	if (!rxe_odp_table_busy(&odp->table))
@@ -469,6 +697,8 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 		return -ENOMEM;
 	odp->mr = mr;
 	odp->writable = ib_access_writable(access_flags);
+	odp->policy = READ_ONCE(rxe->hmm.policy);
+	init_rwsem(&odp->migrate_sem);
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
 	odp->end = PAGE_ALIGN(end);
 	odp->va_offset = start - iova;
@@ -534,6 +764,9 @@ static int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u32 length,
 	int err = 0;
 
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_PREFETCHES, 1);
+	/* a prefetch moves pages under either policy that migrates */
+	if (READ_ONCE(odp->policy) != RXE_HMM_MIGRATE_OFF)
+		flags |= RXE_ODP_FAULT_MIGRATE;
 	while (va < end && !err) {
 		chunk = min(end - va, (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT) -
 				      offset_in_page(va));
@@ -662,7 +895,7 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 	table = nla_nest_start(msg, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
 	if (!table)
 		return -EMSGSIZE;
-	for (i = 0; i < RXE_HMM_NUM_COUNTERS; i++) {
+	for (i = 0; i < RXE_HMM_NUM_MR_COUNTERS; i++) {
 		if (rdma_nl_stat_hwcounter_entry(msg, rxe_hmm_counter_name(i),
 						 atomic64_read(&odp->counters[i]))) {
 			nla_nest_cancel(msg, table);

@@ -9,6 +9,7 @@
 #define RXE_ODP_H
 
 #include <linux/mmu_notifier.h>
+#include <linux/rwsem.h>
 
 #include "odp_table.h"
 
@@ -30,13 +31,23 @@ struct rxe_odp {
 	/* va = iova + va_offset */
 	u64				va_offset;
 	bool				writable;
+	enum rxe_hmm_migrate_policy	policy;
+	/*
+	 * A fault that migrates holds it for write, any other fault for
+	 * read: no fault of this MR can hold pfns of pages that its own
+	 * migration moves, which therefore need not bump the notifier
+	 * sequence (see rxe_odp_invalidate_start()).
+	 */
+	struct rw_semaphore		migrate_sem;
+	/* the task migrating for this MR, under migrate_sem held for write */
+	struct task_struct		*migrator;
 	/*
 	 * Pass-2 state of one invalidation without allocating; a second
 	 * concurrent invalidation of this MR allocates its own.
 	 */
 	struct rxe_odp_finish		finish;
 	unsigned long			finish_busy;
-	atomic64_t			counters[RXE_HMM_NUM_COUNTERS];
+	atomic64_t			counters[RXE_HMM_NUM_MR_COUNTERS];
 };
 
 void rxe_odp_init_device(struct rxe_dev *rxe);

@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/rwsem.h>
 
 enum rxe_hmm_counters {
 	RXE_HMM_CNT_ODP_FAULTS,
@@ -19,6 +20,20 @@ enum rxe_hmm_counters {
 	RXE_HMM_CNT_ODP_PREFETCHES,
 	/* a level, not an event count: pages mapped by all ODP MRs now */
 	RXE_HMM_CNT_ODP_MAPPED_PAGES,
+	/* pages a fault or a prefetch moved into device memory */
+	RXE_HMM_CNT_ODP_MIGRATED_PAGES,
+	/* ... of which moved as one PMD-sized unit, counted per unit */
+	RXE_HMM_CNT_ODP_MIGRATED_THPS,
+	/* the counters above are also kept per MR; these only per device */
+	RXE_HMM_NUM_MR_COUNTERS,
+	/* device pages moved back to system memory: a CPU touched them */
+	RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES = RXE_HMM_NUM_MR_COUNTERS,
+	/* ... device memory was full */
+	RXE_HMM_CNT_DEVMEM_EVICTED_PAGES,
+	/* ... device memory was resized or removed */
+	RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES,
+	/* a level: device pages holding data now */
+	RXE_HMM_CNT_DEVMEM_USED_PAGES,
 	RXE_HMM_NUM_COUNTERS
 };
 
@@ -38,14 +53,47 @@ enum rxe_hmm_counters {
 	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_PREFETCHES].name =	\
 		"odp_prefetches",					\
 	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MAPPED_PAGES].name =	\
-		"odp_mapped_pages",
+		"odp_mapped_pages",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MIGRATED_PAGES].name =	\
+		"odp_migrated_pages",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MIGRATED_THPS].name =	\
+		"odp_migrated_thps",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES].name = \
+		"devmem_cpu_fault_pages",				\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_EVICTED_PAGES].name = \
+		"devmem_evicted_pages",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES].name = \
+		"devmem_teardown_pages",				\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_USED_PAGES].name =	\
+		"devmem_used_pages",
 
 const char *rxe_hmm_counter_name(enum rxe_hmm_counters idx);
+
+/* Which ODP accesses move pages into the device's memory. */
+enum rxe_hmm_migrate_policy {
+	RXE_HMM_MIGRATE_OFF,
+	/* every ODP fault of the engine, and prefetches */
+	RXE_HMM_MIGRATE_ON_FAULT,
+	/* only ibv_advise_mr() prefetches */
+	RXE_HMM_MIGRATE_PREFETCH_ONLY,
+};
+
+struct rxe_hmm_devmem;
 
 struct rxe_hmm_dev {
 	atomic64_t		counters[RXE_HMM_NUM_COUNTERS];
 	/* on the module's device list from rxe_add() to rxe_dealloc() */
 	struct list_head	list;
+	/* the default of the MRs registered from now on */
+	enum rxe_hmm_migrate_policy policy;
+	/*
+	 * Emulated device memory, created by the first migration. Migrations
+	 * hold @devmem_sem for read; resizing and removal for write.
+	 */
+	struct rw_semaphore	devmem_sem;
+	struct rxe_hmm_devmem	*devmem;
+	/* bytes, for the next time @devmem is created */
+	u64			devmem_size;
 };
 
 struct rxe_dev;
@@ -53,5 +101,9 @@ struct rxe_dev;
 void rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);
 void rxe_hmm_unregister_all(void);
+
+/* sysfs attributes of the device, listed in rxe's own device group */
+extern struct device_attribute dev_attr_migrate_policy;
+extern struct device_attribute dev_attr_devmem_size_mb;
 
 #endif /* RXE_HMM_H */

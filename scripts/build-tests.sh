@@ -1,6 +1,7 @@
 #!/bin/bash
-# Builds the C test programs of tests/ against the pinned rdma-core build
-# and the kernel tree's kselftest harness.
+# Builds the C test programs of tests/ (and benchmarks/fault_migrate_lat)
+# against the pinned rdma-core build and the kernel tree's kselftest
+# harness.
 #
 # usage: scripts/build-tests.sh RDMA_CORE_BUILD_DIR
 # Prints the directory that holds the programs (in the cache, under a hash
@@ -15,7 +16,7 @@ harness=$KERNEL_SRC/tools/testing/selftests
 [ -f "$harness/kselftest_harness.h" ] || die "no kselftest harness in $harness (make deps)"
 
 cd "$RXE_HMM_TOP"
-mapfile -t sources < <(git ls-files -co --exclude-standard tests/odp | sort)
+mapfile -t sources < <(git ls-files -co --exclude-standard tests/odp benchmarks/*.c | sort)
 key=$(content_hash "$rdma" "$KERNEL_PKG_VERSION" "${sources[@]}" "recipe $RECIPE")
 out=$RXE_HMM_CACHE/tests/$key
 if [ -f "$out/done" ]; then
@@ -26,9 +27,11 @@ rm -rf "$out"
 mkdir -p "$out"
 log "building the C tests"
 # Each program is its main file plus the shared verbs helpers.
-for prog in odp_test interop; do
+for main in tests/odp/odp_test.c tests/odp/interop.c \
+	tests/odp/migrate_test.c benchmarks/fault_migrate_lat.c; do
 	ccache gcc -O2 -g -Wall -Werror -I"$rdma/include" -I"$harness" \
-		-o "$out/$prog" "tests/odp/$prog.c" tests/odp/verbs.c \
+		-Itests/odp -o "$out/$(basename "$main" .c)" "$main" \
+		tests/odp/verbs.c tests/odp/rdma.c \
 		-L"$rdma/lib" -Wl,-rpath,"$rdma/lib" -libverbs -lpthread
 done
 touch "$out/done"

@@ -203,11 +203,15 @@ static void odp_wait_for_access(struct kunit *test)
 	struct waiter w = { .table = &k->table };
 	struct task_struct *t;
 	struct rxe_odp_access a;
+	int err;
 
 	init_completion(&w.done);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
-	t = kthread_run(wait_thread, &w, "odp_kunit_wait");
+	/* created outside the access: an access must not allocate */
+	t = kthread_create(wait_thread, &w, "odp_kunit_wait");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	err = rxe_odp_access_begin(&k->table, &a);
+	wake_up_process(t);
+	KUNIT_ASSERT_EQ(test, 0, err);
 	KUNIT_EXPECT_EQ(test, 0UL,
 			wait_for_completion_timeout(&w.done,
 						    msecs_to_jiffies(300)));

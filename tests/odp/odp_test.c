@@ -26,101 +26,16 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "verbs.h"
+#include "rdma.h"
 
-#define PAGE		4096UL
 #define MR_PAGES	64
 #define MR_LEN		(MR_PAGES * PAGE)
 #define DELAY_PARAM	"/sys/module/rxe_hmm/parameters/odp_access_delay_ms"
-/* 4 s: the access delay knob must not look like a lost packet */
-#define QP_TIMEOUT	20
-
-struct rdma {
-	struct verbs v;
-	/* qp[0] is the peer that issues RDMA; qp[1] serves the ODP MR */
-	struct ibv_qp *qp[2];
-	/* the peer's pinned buffer */
-	uint8_t *buf;
-	struct ibv_mr *buf_mr;
-};
-
-/* (Re)connects the two QPs: after an error completion they are in ERR. */
-static int rdma_reconnect(struct rdma *r)
-{
-	int tries;
-
-	for (tries = 0; tries < 5; tries++) {
-		if (!qp_connect(&r->v, r->qp[0], &r->v.gid, r->qp[1]->qp_num,
-				QP_TIMEOUT) &&
-		    !qp_connect(&r->v, r->qp[1], &r->v.gid, r->qp[0]->qp_num,
-				QP_TIMEOUT))
-			return 0;
-		/*
-		 * The responder's QP reaches the error state in rxe's own
-		 * task, after the requester saw the error completion; a
-		 * transition that raced with it is refused. Start over.
-		 */
-		usleep(20 * 1000);
-	}
-	return -1;
-}
-
-static int rdma_open(struct rdma *r, const char *dev_env, const char *gid_env)
-{
-	int err;
-
-	memset(r, 0, sizeof(*r));
-	if (!getenv(dev_env) || !getenv(gid_env))
-		return -ENODEV;
-	err = verbs_open(&r->v, getenv(dev_env), atoi(getenv(gid_env)));
-	if (err)
-		return err;
-	r->qp[0] = verbs_create_qp(&r->v);
-	r->qp[1] = verbs_create_qp(&r->v);
-	if (!r->qp[0] || !r->qp[1])
-		return -errno;
-	r->buf = aligned_alloc(PAGE, MR_LEN);
-	if (!r->buf)
-		return -ENOMEM;
-	memset(r->buf, 0, MR_LEN);
-	r->buf_mr = ibv_reg_mr(r->v.pd, r->buf, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
-	if (!r->buf_mr)
-		return -errno;
-	return rdma_reconnect(r) ? -errno : 0;
-}
-
-/* One RDMA op from the peer, from its buffer at @loff: the wc status. */
-static int rdma_op(struct rdma *r, enum ibv_wr_opcode op, size_t loff,
-		   size_t len, uint64_t raddr, uint32_t rkey,
-		   uint64_t compare_add, uint64_t swap)
-{
-	return post_wait(&r->v, r->qp[0], op, r->buf + loff, len,
-			 r->buf_mr->lkey, raddr, rkey, compare_add, swap);
-}
-
-static int rdma_write(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
-		      uint32_t rkey)
-{
-	return rdma_op(r, IBV_WR_RDMA_WRITE, loff, len, raddr, rkey, 0, 0);
-}
-
-static int rdma_read(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
-		     uint32_t rkey)
-{
-	return rdma_op(r, IBV_WR_RDMA_READ, loff, len, raddr, rkey, 0, 0);
-}
-
-static void *map_anon(size_t len, int prot)
-{
-	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
 
 /* The device of $RXE_HMM_DEV and MR_LEN bytes of anonymous memory. */
 static int setup_device_mem(struct rdma *r, uint8_t **mem)
 {
-	int err = rdma_open(r, "RXE_HMM_DEV", "RXE_HMM_GID");
+	int err = rdma_open(r, "RXE_HMM_DEV", "RXE_HMM_GID", MR_LEN);
 
 	if (err)
 		return err;
@@ -138,27 +53,6 @@ static int set_delay_ms(unsigned int ms)
 	return fclose(f) ? -errno : 0;
 }
 
-
-/* A device-wide counter of rxe_hmm, as "rdma statistic" shows it. */
-static long long counter(const char *name)
-{
-	char path[256];
-	long long v = -1;
-	FILE *f;
-
-	/* the core caches hw counters for RDMA_HW_STATS_DEFAULT_LIFESPAN */
-	usleep(50 * 1000);
-	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-		 getenv("RXE_HMM_DEV"), name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
 
 #define ODP_RW	(IBV_ACCESS_ON_DEMAND | IBV_ACCESS_LOCAL_WRITE | \
 		 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ | \
@@ -608,7 +502,7 @@ TEST(flush_long_unaligned)
 	struct rdma r;
 	uint8_t *mem;
 
-	if (rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID") == -ENODEV)
+	if (rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", MR_LEN) == -ENODEV)
 		SKIP(return, "RXE_HMM_DEV/RXE_HMM_GID not set or no such device");
 	mem = map_anon(map_len, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, mem);
@@ -699,7 +593,7 @@ TEST_F(bad, reg_implicit_without_cap)
 	struct rdma other;
 
 	if (rdma_open(&other, "RXE_HMM_NOIMPLICIT_DEV",
-		      "RXE_HMM_NOIMPLICIT_GID") == -ENODEV)
+		      "RXE_HMM_NOIMPLICIT_GID", MR_LEN) == -ENODEV)
 		SKIP(return, "no device without the implicit ODP cap");
 	EXPECT_REG_FAILS(EOPNOTSUPP, ibv_reg_mr(other.v.pd, NULL, SIZE_MAX,
 						ODP_RW));
@@ -1039,7 +933,7 @@ TEST(device_removed_with_odp_mr)
 	char cmd[128];
 
 	if (!dev || rdma_open(&r, "RXE_HMM_REMOVABLE_DEV",
-			      "RXE_HMM_REMOVABLE_GID"))
+			      "RXE_HMM_REMOVABLE_GID", MR_LEN))
 		SKIP(return, "no RXE_HMM_REMOVABLE_DEV to remove");
 	mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, mem);

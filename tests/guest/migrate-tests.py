@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""tests/odp/migrate_test (kselftest harness): fault-and-migrate on an
+rxe_hmm device in loopback, once per migration path.
+
+"unified" is the one-walk path of our mm series (hmm_range_fault() with
+HMM_PFN_REQ_MIGRATE), "two-step" the fallback (hmm_range_fault(), then
+migrate_vma_setup()); rxe_hmm's migrate_two_step parameter picks one. On a
+kernel without the series the parameter is read-only and Y, and the
+unified cases are skipped.
+"""
+
+import os
+import stat
+import sys
+
+from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net
+
+SKIP = 77
+TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
+
+
+def set_param(path, value):
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def main():
+    if os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm") != "rxe_hmm":
+        print("these tests are of rxe_hmm's migration")
+        return SKIP
+    dev = setup_loopback("rxe_hmm")
+    status = 0
+    try:
+        gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
+        env = dict(os.environ, RXE_HMM_DEV=dev, RXE_HMM_GID=gid)
+        prog = os.path.join(os.environ["RXE_HMM_TESTS"], "migrate_test")
+        unified = bool(os.stat(TWO_STEP).st_mode & stat.S_IWUSR)
+        for n, (path, two_step) in enumerate((("unified", "N"), ("two-step", "Y"))):
+            if path == "unified" and not unified:
+                record_case("migrate-tests/unified", "skip",
+                            message="the kernel lacks the mm series")
+                continue
+            set_param(TWO_STEP, two_step)
+            # for the test that deletes its device with pages on it
+            rm_dev = f"rxe_hmm_rm{n}"
+            rm_gid = lib_sh(f"setup_dummy rxe_hmm {rm_dev} dummy_rm{n} 198.18.3.{n + 1}")[0]
+            status |= run_tap([prog], f"migrate-tests/{path}",
+                              env=dict(env, RXE_HMM_REMOVABLE_DEV=rm_dev,
+                                       RXE_HMM_REMOVABLE_GID=rm_gid))
+    finally:
+        if os.stat(TWO_STEP).st_mode & stat.S_IWUSR:
+            set_param(TWO_STEP, "N")
+        teardown_net()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
