@@ -10,6 +10,11 @@
  * and no mmap lock), then takes pages from its reservation while it
  * copies. A fault therefore never fails for lack of device memory; it
  * migrates what it could reserve and maps the rest in system memory.
+ *
+ * A device THP is a PMD-sized, PMD-aligned block of device pages, backed
+ * by PMD_ORDER contiguous system pages split into order-0 pages: when the
+ * core splits the device THP, each piece keeps its own backing pages and
+ * frees them alone.
  */
 
 #include <linux/delay.h>
@@ -23,7 +28,7 @@
 #include "devmem.h"
 
 /* Pages moved back to system memory per migrate_device_*() call. */
-#define RXE_DEVMEM_BATCH	64UL
+#define RXE_DEVMEM_BATCH	(2 * RXE_DEVMEM_THP_PAGES)
 
 static void rxe_devmem_count(struct rxe_hmm_devmem *dm,
 			     enum rxe_hmm_counters idx, s64 n)
@@ -48,55 +53,118 @@ static unsigned long dpage_to_pfn(struct rxe_hmm_devmem *dm,
 	return dm->pfn_first + (d - dm->dpages);
 }
 
+static unsigned long dpage_block(struct rxe_hmm_devmem *dm,
+				 struct rxe_hmm_dpage *d)
+{
+	return (d - dm->dpages) >> PMD_ORDER;
+}
+
+/* Moves @d onto the free list, or off it onto @list; under the lock. */
+static void dpage_put_free(struct rxe_hmm_devmem *dm, struct rxe_hmm_dpage *d)
+{
+	list_move_tail(&d->node, &dm->free);
+	dm->block_free[dpage_block(dm, d)]++;
+}
+
+static void dpage_take_free(struct rxe_hmm_devmem *dm, struct rxe_hmm_dpage *d,
+			    struct list_head *list)
+{
+	list_move_tail(&d->node, list);
+	dm->block_free[dpage_block(dm, d)]--;
+}
+
 static void rxe_devmem_folio_free(struct folio *folio)
 {
 	struct page *page = &folio->page;
 	struct rxe_hmm_devmem *dm = page_to_devmem(page);
+	unsigned long i, nr = folio_nr_pages(folio);
+	struct page *backing = page->zone_device_data;
+	struct rxe_hmm_dpage *d = page_to_dpage(dm, page);
 
-	if (page->zone_device_data)
-		__free_page(page->zone_device_data);
+	for (i = 0; backing && i < nr; i++)
+		__free_page(backing + i);
 	page->zone_device_data = NULL;
 
 	spin_lock(&dm->lock);
-	list_move_tail(&page_to_dpage(dm, page)->node, &dm->free);
+	for (i = 0; i < nr; i++)
+		dpage_put_free(dm, d + i);
 	spin_unlock(&dm->lock);
-	rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_USED_PAGES, -1);
+	rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_USED_PAGES, -(s64)nr);
+}
+
+/*
+ * The core split a device THP: each new folio gets its share of the
+ * backing pages (already order-0 pages of their own).
+ */
+static void rxe_devmem_folio_split(struct folio *head, struct folio *tail)
+{
+	struct page *backing = folio_zone_device_data(head);
+
+	if (!tail)
+		return;
+	tail->pgmap = head->pgmap;
+	tail->page.mapping = head->page.mapping;
+	tail->page.zone_device_data = backing ?
+		backing + (folio_pfn(tail) - folio_pfn(head)) : NULL;
 }
 
 /*
  * Device pages to system pages, for migrate_device_pages(): @src as
- * migrate_device_range() or _pfns() left it. Memory for the copies cannot
- * be refused, or data would be lost.
+ * migrate_device_range() or _pfns() left it. Memory for the copies of
+ * single pages cannot be refused, or data would be lost; a device THP
+ * whose copy cannot be allocated stays where it is for now (these paths
+ * cannot split it).
  */
 static unsigned long rxe_devmem_copy_back(unsigned long *src,
 					  unsigned long *dst,
 					  unsigned long npages)
 {
-	struct page *spage, *dpage;
-	unsigned long i, n = 0;
+	unsigned long i, j, nr, n = 0;
+	struct page *spage, *backing;
+	struct folio *folio;
 
-	for (i = 0; i < npages; i++) {
-		dst[i] = 0;
+	memset(dst, 0, npages * sizeof(*dst));
+	for (i = 0; i < npages; i += nr) {
+		nr = 1;
 		spage = migrate_pfn_to_page(src[i]);
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		dpage = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL);
-		lock_page(dpage);
-		copy_highpage(dpage, spage->zone_device_data);
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
-		n++;
+		backing = rxe_devmem_backing(spage);
+		if (src[i] & MIGRATE_PFN_COMPOUND) {
+			nr = folio_nr_pages(page_folio(spage));
+			folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+					    folio_order(page_folio(spage)));
+			if (!folio)
+				continue;
+			folio_lock(folio);
+			for (j = 0; j < nr; j++)
+				copy_highpage(folio_page(folio, j), backing + j);
+			dst[i] = migrate_pfn(folio_pfn(folio)) |
+				 MIGRATE_PFN_COMPOUND;
+		} else {
+			folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOFAIL,
+					    0);
+			folio_lock(folio);
+			copy_highpage(&folio->page, backing);
+			dst[i] = migrate_pfn(folio_pfn(folio));
+		}
+		n += nr;
 	}
 	return n;
 }
 
+/* Pages whose migration went through, a THP counting all its pages. */
 static unsigned long rxe_devmem_migrated(const unsigned long *src,
+					 const unsigned long *dst,
 					 unsigned long npages)
 {
 	unsigned long i, n = 0;
 
-	for (i = 0; i < npages; i++)
-		if (src[i] & MIGRATE_PFN_MIGRATE)
-			n++;
+	for (i = 0; i < npages; i++) {
+		if (!(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		n += (dst[i] & MIGRATE_PFN_COMPOUND) ? RXE_DEVMEM_THP_PAGES : 1;
+	}
 	return n;
 }
 
@@ -108,48 +176,94 @@ static unsigned long rxe_devmem_migrated(const unsigned long *src,
 static unsigned long rxe_devmem_evict(struct rxe_hmm_devmem *dm,
 				      unsigned long want)
 {
-	unsigned long src[RXE_DEVMEM_BATCH], dst[RXE_DEVMEM_BATCH];
-	unsigned long scan = 2 * dm->npages, n = 0, moved;
+	unsigned long scan = 2 * dm->npages, n = 0, moved, pfn, nr, i;
 	struct rxe_hmm_dpage *d;
+	unsigned long *src, *dst;
+	struct page *page;
 
+	src = kvmalloc_array(2 * RXE_DEVMEM_BATCH, sizeof(*src), GFP_KERNEL);
+	if (!src)
+		return 0;
+	dst = src + RXE_DEVMEM_BATCH;
 	want = min(want, RXE_DEVMEM_BATCH);
 	spin_lock(&dm->lock);
 	while (n < want && scan-- && !list_empty(&dm->lru)) {
 		d = list_first_entry(&dm->lru, struct rxe_hmm_dpage, node);
 		/* to the tail either way: a page that fails to move waits */
 		list_move_tail(&d->node, &dm->lru);
-		if (test_and_clear_bit(0, &d->referenced))
+		pfn = dpage_to_pfn(dm, d);
+		page = pfn_to_page(pfn);
+		/* a THP goes as a whole, with its head */
+		if (PageTail(page) || test_and_clear_bit(0, &d->referenced))
 			continue;
-		src[n++] = dpage_to_pfn(dm, d);
+		nr = compound_nr(page);
+		if (n + nr > RXE_DEVMEM_BATCH)
+			break;
+		/*
+		 * Every slot a pfn of ours: migrate_device_pfns() reads as
+		 * many as the folio has pages, by then maybe not @nr.
+		 */
+		for (i = 0; i < nr; i++)
+			src[n++] = pfn + i;
 	}
 	spin_unlock(&dm->lock);
-	if (!n)
-		return 0;
-
-	/* locks only pages it can trylock: never waits on a migration */
-	migrate_device_pfns(src, n);
-	rxe_devmem_copy_back(src, dst, n);
-	migrate_device_pages(src, dst, n);
-	moved = rxe_devmem_migrated(src, n);
-	migrate_device_finalize(src, dst, n);
-	rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_EVICTED_PAGES, moved);
+	moved = 0;
+	if (n) {
+		/* locks only pages it can trylock: never waits on a migration */
+		migrate_device_pfns(src, n);
+		rxe_devmem_copy_back(src, dst, n);
+		migrate_device_pages(src, dst, n);
+		moved = rxe_devmem_migrated(src, dst, n);
+		migrate_device_finalize(src, dst, n);
+		rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_EVICTED_PAGES, moved);
+	}
+	kvfree(src);
 	return moved;
+}
+
+/* Takes the pages of a whole free block, in order, for a device THP. */
+static bool rxe_devmem_reserve_block(struct rxe_hmm_devmem *dm,
+				     struct rxe_hmm_reservation *r)
+{
+	unsigned long b, i, nblocks = dm->npages >> PMD_ORDER;
+	struct rxe_hmm_dpage *d;
+
+	for (b = 0; b < nblocks; b++)
+		if (dm->block_free[b] == RXE_DEVMEM_THP_PAGES)
+			break;
+	if (b == nblocks)
+		return false;
+	d = &dm->dpages[b << PMD_ORDER];
+	for (i = 0; i < RXE_DEVMEM_THP_PAGES; i++)
+		dpage_take_free(dm, d + i, &r->thp);
+	r->has_thp = true;
+	return true;
 }
 
 /**
  * rxe_devmem_reserve() - set free device pages aside for one migration
  * @dm: the device memory
  * @r: the reservation, empty or partly filled
- * @npages: how many pages @r should hold
+ * @npages: how many single pages @r should hold
+ * @thp: whether to set a whole block aside for a device THP instead
  *
- * Evicts when too few are free. May leave @r short (eviction found only
- * pages in use): the migration then moves fewer pages.
+ * Evicts when too few single pages are free (never to make a block
+ * free). May leave @r short: the migration then moves fewer pages.
  */
 void rxe_devmem_reserve(struct rxe_hmm_devmem *dm,
-			struct rxe_hmm_reservation *r, unsigned long npages)
+			struct rxe_hmm_reservation *r, unsigned long npages,
+			bool thp)
 {
 	struct rxe_hmm_dpage *d;
 	int tries = 4;
+
+	spin_lock(&dm->lock);
+	if (thp && !r->has_thp && list_empty(&r->thp))
+		rxe_devmem_reserve_block(dm, r);
+	spin_unlock(&dm->lock);
+	/* the block's pages serve as single pages too */
+	if (r->has_thp)
+		return;
 
 	npages = min(npages, dm->npages);
 	for (;;) {
@@ -157,7 +271,7 @@ void rxe_devmem_reserve(struct rxe_hmm_devmem *dm,
 		while (r->npages < npages && !list_empty(&dm->free)) {
 			d = list_first_entry(&dm->free, struct rxe_hmm_dpage,
 					     node);
-			list_move_tail(&d->node, &r->pages);
+			dpage_take_free(dm, d, &r->pages);
 			r->npages++;
 		}
 		spin_unlock(&dm->lock);
@@ -171,9 +285,15 @@ void rxe_devmem_reserve(struct rxe_hmm_devmem *dm,
 void rxe_devmem_unreserve(struct rxe_hmm_devmem *dm,
 			  struct rxe_hmm_reservation *r)
 {
+	struct rxe_hmm_dpage *d, *tmp;
+
 	spin_lock(&dm->lock);
-	list_splice_tail_init(&r->pages, &dm->free);
+	list_for_each_entry_safe(d, tmp, &r->pages, node)
+		dpage_put_free(dm, d);
+	list_for_each_entry_safe(d, tmp, &r->thp, node)
+		dpage_put_free(dm, d);
 	r->npages = 0;
+	r->has_thp = false;
 	spin_unlock(&dm->lock);
 }
 
@@ -182,25 +302,32 @@ void rxe_devmem_unreserve(struct rxe_hmm_devmem *dm,
  * @dm: the device memory
  * @r: the reservation to take it from
  *
- * Returns the page locked, with a backing page the caller fills, or NULL
- * when @r is empty or no backing page could be allocated.
+ * Takes from @r's single pages, else from its THP block (which is then
+ * no longer whole). Returns the page locked, with a backing page the
+ * caller fills, or NULL when @r is empty or no backing page could be
+ * allocated.
  */
 struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
 			      struct rxe_hmm_reservation *r)
 {
 	struct rxe_hmm_dpage *d;
 	struct page *backing, *page;
+	struct list_head *from;
 
-	if (!r->npages)
+	from = r->npages ? &r->pages : &r->thp;
+	if (list_empty(from))
 		return NULL;
 	backing = alloc_page(GFP_HIGHUSER);
 	if (!backing)
 		return NULL;
 
 	spin_lock(&dm->lock);
-	d = list_first_entry(&r->pages, struct rxe_hmm_dpage, node);
+	d = list_first_entry(from, struct rxe_hmm_dpage, node);
 	list_move_tail(&d->node, &dm->lru);
-	r->npages--;
+	if (from == &r->pages)
+		r->npages--;
+	else
+		r->has_thp = false;
 	spin_unlock(&dm->lock);
 	clear_bit(0, &d->referenced);
 
@@ -211,47 +338,154 @@ struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
 	return page;
 }
 
-/* The CPU touched a device page: copy it back to system memory. */
+/**
+ * rxe_devmem_alloc_thp() - a device THP for one migrating PMD range
+ * @dm: the device memory
+ * @r: the reservation that holds a whole block
+ *
+ * Returns the THP's head page, locked, with backing pages the caller
+ * fills, or NULL when @r holds no whole block or PMD_ORDER contiguous
+ * system pages could not be had: the caller then moves single pages.
+ */
+struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
+				  struct rxe_hmm_reservation *r)
+{
+	struct rxe_hmm_dpage *d;
+	struct page *backing, *page;
+	unsigned long i;
+
+	if (!r->has_thp)
+		return NULL;
+	backing = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY,
+			      PMD_ORDER);
+	if (!backing)
+		return NULL;
+	/* each piece of a split device THP frees its own */
+	split_page(backing, PMD_ORDER);
+
+	spin_lock(&dm->lock);
+	d = list_first_entry(&r->thp, struct rxe_hmm_dpage, node);
+	list_splice_tail_init(&r->thp, &dm->lru);
+	r->has_thp = false;
+	spin_unlock(&dm->lock);
+	for (i = 0; i < RXE_DEVMEM_THP_PAGES; i++)
+		clear_bit(0, &d[i].referenced);
+
+	page = pfn_to_page(dpage_to_pfn(dm, d));
+	zone_device_page_init(page, &dm->pagemap, PMD_ORDER);
+	folio_set_large_rmappable(page_folio(page));
+	page->zone_device_data = backing;
+	rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_USED_PAGES,
+			 RXE_DEVMEM_THP_PAGES);
+	return page;
+}
+
+/*
+ * System pages for the device pages migrate_vma_setup() collected: a THP
+ * for a device THP when one can be had, else single pages.
+ */
+static vm_fault_t rxe_devmem_copy_to_ram(struct migrate_vma *args)
+{
+	unsigned long i, j, nr, addr;
+	struct page *spage, *backing, *dpage;
+	struct folio *folio;
+
+	memset(args->dst, 0, args->npages * sizeof(*args->dst));
+	for (i = 0; i < args->npages; i += nr) {
+		nr = 1;
+		spage = migrate_pfn_to_page(args->src[i]);
+		if (!spage || !(args->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		backing = rxe_devmem_backing(spage);
+		addr = args->start + i * PAGE_SIZE;
+		if (args->src[i] & MIGRATE_PFN_COMPOUND) {
+			nr = folio_nr_pages(page_folio(spage));
+			folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE |
+						__GFP_NOWARN,
+						folio_order(page_folio(spage)),
+						args->vma, addr);
+			if (folio) {
+				folio_lock(folio);
+				for (j = 0; j < nr; j++)
+					copy_highpage(folio_page(folio, j),
+						      backing + j);
+				args->dst[i] = migrate_pfn(folio_pfn(folio)) |
+					       MIGRATE_PFN_COMPOUND;
+				continue;
+			}
+		}
+		/* migrate_vma_pages() splits a THP copied page by page */
+		for (j = 0; j < nr; j++) {
+			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, args->vma,
+					       addr + j * PAGE_SIZE);
+			if (!dpage)
+				goto oom;
+			lock_page(dpage);
+			copy_highpage(dpage, backing + j);
+			args->dst[i + j] = migrate_pfn(page_to_pfn(dpage));
+		}
+	}
+	return 0;
+
+oom:
+	/* nothing migrates: migrate_vma_finalize() restores every page */
+	for (i = 0; i < args->npages; i++) {
+		dpage = migrate_pfn_to_page(args->dst[i]);
+		if (!dpage)
+			continue;
+		folio = page_folio(dpage);
+		folio_unlock(folio);
+		folio_put(folio);
+		args->dst[i] = 0;
+	}
+	return VM_FAULT_OOM;
+}
+
+/*
+ * The CPU touched a device page: copy it back to system memory, a
+ * PMD-mapped device THP as a whole.
+ */
 static vm_fault_t rxe_devmem_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct rxe_hmm_devmem *dm = page_to_devmem(vmf->page);
-	unsigned long src = 0, dst = 0;
+	unsigned int order = vmf->pte ? 0 : folio_order(page_folio(vmf->page));
+	unsigned long nr = 1UL << order;
 	struct migrate_vma args = {
 		.vma = vmf->vma,
-		.start = ALIGN_DOWN(vmf->address, PAGE_SIZE),
-		.end = ALIGN_DOWN(vmf->address, PAGE_SIZE) + PAGE_SIZE,
-		.src = &src,
-		.dst = &dst,
+		.start = ALIGN_DOWN(vmf->address, PAGE_SIZE << order),
+		.end = ALIGN_DOWN(vmf->address, PAGE_SIZE << order) +
+		       (PAGE_SIZE << order),
 		.pgmap_owner = dm->pagemap.owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,
 	};
-	struct page *spage, *dpage;
+	vm_fault_t ret;
 
-	if (migrate_vma_setup(&args))
-		return VM_FAULT_SIGBUS;
-	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE)) {
-		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vmf->vma,
-				       vmf->address);
-		if (!dpage) {
-			migrate_vma_finalize(&args);
-			return VM_FAULT_OOM;
-		}
-		lock_page(dpage);
-		copy_highpage(dpage, spage->zone_device_data);
-		dst = migrate_pfn(page_to_pfn(dpage));
+	args.src = kcalloc(2 * nr, sizeof(*args.src), GFP_KERNEL);
+	if (!args.src)
+		return VM_FAULT_OOM;
+	args.dst = args.src + nr;
+	if (migrate_vma_setup(&args)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
 	}
-	migrate_vma_pages(&args);
-	if (src & MIGRATE_PFN_MIGRATE)
-		rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES, 1);
+	ret = rxe_devmem_copy_to_ram(&args);
+	if (!ret) {
+		migrate_vma_pages(&args);
+		rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES,
+				 rxe_devmem_migrated(args.src, args.dst, nr));
+	}
 	migrate_vma_finalize(&args);
-	return 0;
+out:
+	kfree(args.src);
+	return ret;
 }
 
 static const struct dev_pagemap_ops rxe_devmem_ops = {
 	.folio_free	= rxe_devmem_folio_free,
 	.migrate_to_ram	= rxe_devmem_migrate_to_ram,
+	.folio_split	= rxe_devmem_folio_split,
 };
 
 static struct rxe_hmm_devmem *rxe_devmem_create(struct rxe_dev *rxe)
@@ -273,7 +507,9 @@ static struct rxe_hmm_devmem *rxe_devmem_create(struct rxe_dev *rxe)
 	INIT_LIST_HEAD(&dm->free);
 	INIT_LIST_HEAD(&dm->lru);
 	dm->dpages = kvcalloc(dm->npages, sizeof(*dm->dpages), GFP_KERNEL);
-	if (!dm->dpages)
+	dm->block_free = kvcalloc(dm->npages >> PMD_ORDER,
+				  sizeof(*dm->block_free), GFP_KERNEL);
+	if (!dm->dpages || !dm->block_free)
 		goto err_free;
 
 	dm->res = request_free_mem_region(&iomem_resource, size, "rxe_hmm");
@@ -296,11 +532,14 @@ static struct rxe_hmm_devmem *rxe_devmem_create(struct rxe_dev *rxe)
 	dm->pfn_first = PHYS_PFN(dm->res->start);
 	for (i = 0; i < dm->npages; i++)
 		list_add_tail(&dm->dpages[i].node, &dm->free);
+	for (i = 0; i < dm->npages >> PMD_ORDER; i++)
+		dm->block_free[i] = RXE_DEVMEM_THP_PAGES;
 	return dm;
 
 err_release:
 	release_mem_region(dm->res->start, resource_size(dm->res));
 err_free:
+	kvfree(dm->block_free);
 	kvfree(dm->dpages);
 	kfree(dm);
 	return ERR_PTR(err);
@@ -313,11 +552,14 @@ err_free:
  */
 static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 {
-	unsigned long src[RXE_DEVMEM_BATCH], dst[RXE_DEVMEM_BATCH];
 	atomic64_t *used = &dm->rxe->hmm.counters[RXE_HMM_CNT_DEVMEM_USED_PAGES];
-	unsigned long pfn, n, moved;
+	unsigned long pfn, n, moved, *src, *dst;
 	unsigned int rounds = 0;
 
+	/* batches are PMD aligned: a device THP never straddles two */
+	src = kvmalloc_array(2 * RXE_DEVMEM_BATCH, sizeof(*src),
+			     GFP_KERNEL | __GFP_NOFAIL);
+	dst = src + RXE_DEVMEM_BATCH;
 	while (atomic64_read(used)) {
 		for (pfn = dm->pfn_first; pfn < dm->pfn_first + dm->npages;
 		     pfn += n) {
@@ -329,7 +571,7 @@ static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 				continue;
 			}
 			migrate_device_pages(src, dst, n);
-			moved = rxe_devmem_migrated(src, n);
+			moved = rxe_devmem_migrated(src, dst, n);
 			migrate_device_finalize(src, dst, n);
 			rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES,
 					 moved);
@@ -341,8 +583,10 @@ static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 			usleep_range(1000, 2000);
 		}
 	}
+	kvfree(src);
 	memunmap_pages(&dm->pagemap);
 	release_mem_region(dm->res->start, resource_size(dm->res));
+	kvfree(dm->block_free);
 	kvfree(dm->dpages);
 	kfree(dm);
 }

@@ -14,7 +14,11 @@
 
 #include <linux/list.h>
 #include <linux/memremap.h>
+#include <linux/pgtable.h>
 #include <linux/spinlock.h>
+
+/* A device THP: PMD_ORDER pages, PMD aligned in the device memory. */
+#define RXE_DEVMEM_THP_PAGES	BIT(PMD_ORDER)
 
 struct rxe_dev;
 
@@ -33,27 +37,39 @@ struct rxe_hmm_devmem {
 	unsigned long		pfn_first;
 	unsigned long		npages;
 	struct rxe_hmm_dpage	*dpages;
-	/* the lists below, and every dpage's node */
+	/* the lists below, @block_free, and every dpage's node */
 	spinlock_t		lock;
 	struct list_head	free;
-	/* allocated pages, least recently allocated or used first */
+	/*
+	 * Allocated pages, least recently allocated or used first; every
+	 * page of a device THP is on it, so that each may go its own way
+	 * once the THP is split.
+	 */
 	struct list_head	lru;
+	/* free pages per PMD-sized block: a THP needs a whole free block */
+	unsigned short		*block_free;
 };
 
 /* Free device pages set aside by one migration before it collects. */
 struct rxe_hmm_reservation {
 	struct list_head	pages;
 	unsigned long		npages;
+	/* the pages of one whole free block, in order, for a device THP */
+	struct list_head	thp;
+	bool			has_thp;
 };
 
 struct rxe_hmm_devmem *rxe_devmem_get(struct rxe_dev *rxe);
 void rxe_devmem_put(struct rxe_dev *rxe);
 void rxe_devmem_reserve(struct rxe_hmm_devmem *dm,
-			struct rxe_hmm_reservation *r, unsigned long npages);
+			struct rxe_hmm_reservation *r, unsigned long npages,
+			bool thp);
 void rxe_devmem_unreserve(struct rxe_hmm_devmem *dm,
 			  struct rxe_hmm_reservation *r);
 struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
 			      struct rxe_hmm_reservation *r);
+struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
+				  struct rxe_hmm_reservation *r);
 int rxe_devmem_resize(struct rxe_dev *rxe, u64 size);
 void rxe_devmem_remove(struct rxe_dev *rxe);
 
@@ -62,7 +78,9 @@ void rxe_devmem_remove(struct rxe_dev *rxe);
  * @page: a device-private page of an rxe_hmm device
  *
  * Marks the page used for the LRU. Stable while the caller may access the
- * page: freeing it needs an invalidation, which waits for the access.
+ * page: freeing or splitting it needs an invalidation, which waits for
+ * the access. A folio's backing pages are contiguous, the first in the
+ * folio's zone_device_data.
  */
 static inline struct page *rxe_devmem_backing(struct page *page)
 {
@@ -71,10 +89,12 @@ static inline struct page *rxe_devmem_backing(struct page *page)
 						 pagemap);
 	struct rxe_hmm_dpage *d = &dm->dpages[page_to_pfn(page) -
 					       dm->pfn_first];
+	struct folio *folio = page_folio(page);
 
 	if (!test_bit(0, &d->referenced))
 		set_bit(0, &d->referenced);
-	return page->zone_device_data;
+	return (struct page *)folio_zone_device_data(folio) +
+	       folio_page_idx(folio, page);
 }
 
 #endif /* RXE_HMM_DEVMEM_H */

@@ -122,6 +122,9 @@ struct rxe_odp_migration {
 	struct rxe_hmm_reservation	resv;
 	struct migrate_vma		args;
 	bool				unified;
+	/* the range is one PMD-sized block: collect a THP whole */
+	bool				thp;
+	unsigned long			thps;
 };
 
 /*
@@ -131,22 +134,44 @@ struct rxe_odp_migration {
 static void rxe_odp_migrate_copy(struct rxe_odp_migration *m)
 {
 	struct migrate_vma *args = &m->args;
-	struct page *spage, *dpage;
-	unsigned long i;
+	unsigned long i, j, nr;
+	struct page *spage, *dpage, *backing;
 
-	for (i = 0; i < args->npages; i++) {
-		args->dst[i] = 0;
+	memset(args->dst, 0, args->npages * sizeof(*args->dst));
+	for (i = 0; i < args->npages; i += nr) {
+		nr = 1;
 		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		dpage = rxe_devmem_alloc(m->dm, &m->resv);
-		if (!dpage)
-			continue;
 		spage = migrate_pfn_to_page(args->src[i]);
-		if (spage)
-			copy_highpage(dpage->zone_device_data, spage);
-		else
-			clear_highpage(dpage->zone_device_data);
-		args->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		dpage = NULL;
+		if (args->src[i] & MIGRATE_PFN_COMPOUND) {
+			/* a THP, or an empty PMD range, collected whole */
+			nr = RXE_DEVMEM_THP_PAGES;
+			dpage = rxe_devmem_alloc_thp(m->dm, &m->resv);
+		}
+		if (dpage) {
+			backing = dpage->zone_device_data;
+			for (j = 0; j < nr; j++) {
+				if (spage)
+					copy_highpage(backing + j, spage + j);
+				else
+					clear_highpage(backing + j);
+			}
+			args->dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+				       MIGRATE_PFN_COMPOUND;
+			continue;
+		}
+		/* page by page; migrate_vma_pages() splits a collected THP */
+		for (j = 0; j < nr; j++) {
+			dpage = rxe_devmem_alloc(m->dm, &m->resv);
+			if (!dpage)
+				break;
+			if (spage)
+				copy_highpage(dpage->zone_device_data, spage + j);
+			else
+				clear_highpage(dpage->zone_device_data);
+			args->dst[i + j] = migrate_pfn(page_to_pfn(dpage));
+		}
 	}
 }
 
@@ -154,25 +179,34 @@ static void rxe_odp_migrate_copy(struct rxe_odp_migration *m)
  * Turns the walk's output into what the table stores: a moved page is
  * its device page, writable as its CPU mapping is now; one that stayed
  * is what the walk found (an empty one is not valid: it stays absent).
+ * Returns the pages moved; @thps the device THPs among them.
  */
 static unsigned long rxe_odp_migrate_result(struct rxe_odp_migration *m,
-					    unsigned long *hmm_pfns)
+					    unsigned long *hmm_pfns,
+					    unsigned long *thps)
 {
 	struct migrate_vma *args = &m->args;
-	unsigned long i, moved = 0;
+	unsigned long i, j, nr, pfn, moved = 0;
 	bool write;
 
 	/* the table keeps only VALID, WRITE and the pfn of the others */
-	for (i = 0; i < args->npages; i++) {
-		if (!(args->src[i] & MIGRATE_PFN_MIGRATE))
+	for (i = 0; i < args->npages; i += nr) {
+		nr = 1;
+		if (!(args->src[i] & MIGRATE_PFN_MIGRATE) || !args->dst[i])
 			continue;
+		if (args->dst[i] & MIGRATE_PFN_COMPOUND) {
+			nr = RXE_DEVMEM_THP_PAGES;
+			(*thps)++;
+		}
 		/* an empty page is mapped writable in a writable VMA */
 		write = (args->src[i] & MIGRATE_PFN_WRITE) ||
 			(!migrate_pfn_to_page(args->src[i]) &&
 			 (args->vma->vm_flags & VM_WRITE));
-		hmm_pfns[i] = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0) |
-			      (args->dst[i] >> MIGRATE_PFN_SHIFT);
-		moved++;
+		pfn = args->dst[i] >> MIGRATE_PFN_SHIFT;
+		for (j = 0; j < nr; j++)
+			hmm_pfns[i + j] = HMM_PFN_VALID | (pfn + j) |
+					  (write ? HMM_PFN_WRITE : 0);
+		moved += nr;
 	}
 	return moved;
 }
@@ -222,6 +256,8 @@ static long rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 	args->end = range->end;
 	args->pgmap_owner = range->dev_private_owner;
 	args->flags = MIGRATE_VMA_SELECT_SYSTEM;
+	if (m->thp)
+		args->flags |= MIGRATE_VMA_SELECT_COMPOUND;
 
 	/* our own migration's notifier calls come from this task */
 	WRITE_ONCE(odp->migrator, current);
@@ -240,7 +276,7 @@ static long rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 	if (args->cpages) {
 		rxe_odp_migrate_copy(m);
 		migrate_vma_pages(args);
-		moved = rxe_odp_migrate_result(m, range->hmm_pfns);
+		moved = rxe_odp_migrate_result(m, range->hmm_pfns, &m->thps);
 		migrate_vma_finalize(args);
 	}
 out:
@@ -262,8 +298,10 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned long end, timeout, npages, added;
 	struct rxe_odp_migration m = {
 		.resv.pages = LIST_HEAD_INIT(m.resv.pages),
+		.resv.thp = LIST_HEAD_INIT(m.resv.thp),
 		.unified = !READ_ONCE(migrate_two_step),
 	};
+	unsigned long pmd_start = ALIGN_DOWN(va, PMD_SIZE);
 	struct hmm_range range = {
 		.notifier = &odp->notifier,
 		.start = start,
@@ -319,19 +357,36 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
 	/* before the sequence: eviction invalidates, maybe this MR too */
+	/*
+	 * A block for a device THP when the access lies in a PMD-sized
+	 * range of the MR; whether its VMA wants THPs is known only later.
+	 */
 	if (migrate)
 		rxe_devmem_reserve(m.dm, &m.resv,
 				   min(((end - start) >> PAGE_SHIFT) +
 				       READ_ONCE(odp_readahead),
-				       RXE_ODP_MAX_FAULT_PAGES));
+				       RXE_ODP_MAX_FAULT_PAGES),
+				   pmd_start >= odp->start &&
+				   end <= pmd_start + PMD_SIZE &&
+				   pmd_start + PMD_SIZE <= odp->end);
 	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
 	mmap_read_lock(mm);
+	m.thp = false;
 	range.end = rxe_odp_readahead_end(odp, mm, start, end, flags);
 	vma = migrate ? vma_lookup(mm, start) : NULL;
-	if (vma && vma_is_anonymous(vma))
-		range.end = min(range.end, vma->vm_end);
-	else
+	if (!vma || !vma_is_anonymous(vma)) {
 		vma = NULL;
+	} else if (m.resv.has_thp && (vma->vm_flags & VM_HUGEPAGE) &&
+		   pmd_start >= vma->vm_start &&
+		   pmd_start + PMD_SIZE <= vma->vm_end) {
+		/* the whole PMD-sized range, as one device THP */
+		m.thp = true;
+		start = pmd_start;
+		range.start = start;
+		range.end = start + PMD_SIZE;
+	} else {
+		range.end = min(range.end, vma->vm_end);
+	}
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
 	if (!err && vma) {
 		moved = rxe_odp_migrate(odp, &range, vma, &m);
@@ -352,9 +407,13 @@ again:
 	spin_lock(&odp->table.lock);
 	if (mmu_interval_read_retry(&odp->notifier, range.notifier_seq)) {
 		spin_unlock(&odp->table.lock);
-		if (vma)
+		if (vma) {
 			rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES,
 				      moved);
+			rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_THPS,
+				      m.thps);
+			m.thps = 0;
+		}
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
 			goto out_unlock;
@@ -372,8 +431,10 @@ again:
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, added);
-	if (vma)
+	if (vma) {
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES, moved);
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_THPS, m.thps);
+	}
 
 out_unlock:
 	if (migrate) {

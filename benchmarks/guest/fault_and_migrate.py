@@ -53,13 +53,15 @@ def run(dev, env, size, iters, policy, two_step):
     if two_step:
         write(TWO_STEP, two_step)
     moved = counter(dev, "odp_migrated_pages")
+    thps = counter(dev, "odp_migrated_thps")
     out = subprocess.run([os.path.join(env["RXE_HMM_TESTS"], "fault_migrate_lat"),
                           str(size), str(iters)], env=env, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     ns = [int(x) for x in out.split()]
     if len(ns) != iters:
         raise RuntimeError(f"fault_migrate_lat printed {len(ns)} samples, not {iters}")
-    return ns, counter(dev, "odp_migrated_pages") - moved
+    return ns, counter(dev, "odp_migrated_pages") - moved, \
+        counter(dev, "odp_migrated_thps") - thps
 
 
 def summary(values):
@@ -84,10 +86,10 @@ def main():
             order = modes[rep % len(modes):] + modes[:rep % len(modes)]
             for label, size, iters in SIZES:
                 for mode, policy, two_step in order:
-                    ns, moved = run(dev, env, size, iters, policy, two_step)
+                    ns, moved, thps = run(dev, env, size, iters, policy, two_step)
                     samples.append(dict(size=label, mode=mode, rep=rep, ns=ns,
                                         median_us=statistics.median(ns) / 1000,
-                                        pages_moved=moved))
+                                        pages_moved=moved, thps_moved=thps))
     finally:
         if os.path.exists(TWO_STEP) and os.stat(TWO_STEP).st_mode & 0o200:
             write(TWO_STEP, "N")
@@ -102,7 +104,7 @@ def main():
           "median (min-max) of the runs' medians in µs; ratio = mode / unified")
     print()
     names = [m[0] for m in modes]
-    print("| size | " + " | ".join(names) + " | pages moved per write (two-step, unified) | "
+    print("| size | " + " | ".join(names) + " | pages (THPs) moved per write, two-step, unified | "
           + " | ".join(f"{n} / unified" for n in names[:-1] if "unified" in names) + " |")
     print("|---" * (2 + len(names) + (len(names) - 1 if "unified" in names else 0)) + "|")
     for label, _, iters in SIZES:
@@ -110,8 +112,9 @@ def main():
                    for m in names}
         cells = ["%.0f (%.0f-%.0f)" % summary([s["median_us"] for s in by_mode[m]])
                  for m in names]
-        moved = ", ".join("%.0f" % (sum(s["pages_moved"] for s in by_mode[m]) /
-                                    (iters * len(by_mode[m])))
+        runs = {m: iters * len(by_mode[m]) for m in names}
+        moved = ", ".join("%.0f (%.0f)" % (sum(s["pages_moved"] for s in by_mode[m]) / runs[m],
+                                           sum(s["thps_moved"] for s in by_mode[m]) / runs[m])
                           for m in names[1:])
         ratios = []
         if "unified" in names:

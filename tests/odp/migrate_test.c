@@ -483,28 +483,162 @@ TEST_F(migrate, resize_migrates_back)
 	EXPECT_EQ(-EINVAL, dev_attr_write("migrate_policy", "sometimes"));
 }
 
-/* A THP under an RDMA write: it moves, and its data survives. */
-TEST_F_TIMEOUT(migrate, thp, 300)
+/* A PMD-aligned MADV_HUGEPAGE range of THP_SIZE; NULL on failure. */
+static uint8_t *map_thp(void **raw)
+{
+	uint8_t *p;
+
+	*raw = map_anon(2 * THP_SIZE, PROT_READ | PROT_WRITE);
+	if (!*raw)
+		return NULL;
+	p = (uint8_t *)(((uintptr_t)*raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	return madvise(p, THP_SIZE, MADV_HUGEPAGE) ? NULL : p;
+}
+
+/*
+ * A THP under a remote read moves as one device THP, and comes back as
+ * a whole when the CPU touches it; every byte survives.
+ */
+TEST_F_TIMEOUT(migrate, thp_whole, 300)
 {
 	long long moved = counter("odp_migrated_pages");
-	uint8_t *raw, *thp;
+	long long thps = counter("odp_migrated_thps");
+	long long back = counter("devmem_cpu_fault_pages");
+	uint8_t *thp, *expect = self->r.buf + THP_SIZE;
 	struct ibv_mr *mr;
+	void *raw;
 
-	raw = map_anon(2 * THP_SIZE, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, raw);
-	thp = (uint8_t *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
-	ASSERT_EQ(0, madvise(thp, THP_SIZE, MADV_HUGEPAGE));
+	thp = map_thp(&raw);
+	ASSERT_NE(NULL, thp);
 	fill(thp, THP_SIZE, 16);
+	fill(expect, THP_SIZE, 16);
 	mr = ibv_reg_mr(self->r.v.pd, thp, THP_SIZE, ODP_RW);
 	ASSERT_NE(NULL, mr);
 	ASSERT_EQ(IBV_WC_SUCCESS, read_mem(&self->r, thp, THP_SIZE, mr->rkey));
+	ASSERT_EQ(0, memcmp(self->r.buf, expect, THP_SIZE));
+	EXPECT_EQ(1, counter("odp_migrated_thps") - thps);
 	EXPECT_EQ(THP_SIZE / PAGE, counter("odp_migrated_pages") - moved);
-	fill(self->r.buf + THP_SIZE, THP_SIZE, 16);
-	ASSERT_EQ(0, memcmp(self->r.buf, self->r.buf + THP_SIZE, THP_SIZE));
-	ASSERT_EQ(0, memcmp(thp, self->r.buf, THP_SIZE));
+	EXPECT_EQ(THP_SIZE / PAGE, used());
+	/* one CPU fault brings all of it back */
+	ASSERT_EQ(expect[4097], thp[4097]);
+	EXPECT_EQ(THP_SIZE / PAGE, counter("devmem_cpu_fault_pages") - back);
+	EXPECT_EQ(0, used_settles(0));
+	ASSERT_EQ(0, memcmp(thp, expect, THP_SIZE));
 	ASSERT_EQ(0, ibv_dereg_mr(mr));
 	ASSERT_EQ(0, munmap(raw, 2 * THP_SIZE));
+}
+
+/*
+ * A remote write into an untouched THP-sized range: one device THP;
+ * a munmap() of half of it, and CPU reads of the other half, split it
+ * without losing a byte or a device page.
+ */
+TEST_F_TIMEOUT(migrate, thp_empty_then_split, 300)
+{
+	long long thps = counter("odp_migrated_thps");
+	uint8_t *thp;
+	struct ibv_mr *mr;
+	void *raw;
+
+	thp = map_thp(&raw);
+	ASSERT_NE(NULL, thp);
+	mr = ibv_reg_mr(self->r.v.pd, thp, THP_SIZE, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	fill(self->r.buf, THP_SIZE, 19);
+	ASSERT_EQ(IBV_WC_SUCCESS, write_mem(&self->r, thp, THP_SIZE,
+					    mr->rkey));
+	EXPECT_EQ(1, counter("odp_migrated_thps") - thps);
+	EXPECT_EQ(THP_SIZE / PAGE, used());
+	/* the device THP is split; the CPU brings the rest back page by page */
+	ASSERT_EQ(0, munmap(thp, THP_SIZE / 2));
+	ASSERT_EQ(0, memcmp(thp + THP_SIZE / 2, self->r.buf + THP_SIZE / 2,
+			    THP_SIZE / 2));
 	EXPECT_EQ(0, used_settles(0));
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	ASSERT_EQ(0, munmap(raw, 2 * THP_SIZE));
+}
+
+/*
+ * Device memory of one THP, two THP-sized ranges written in turn: the
+ * second finds no whole free block, moves page by page and evicts the
+ * first device THP as a whole; a resize then moves what is left back.
+ * Every byte survives.
+ */
+TEST_F_TIMEOUT(migrate, thp_evict_and_teardown, 300)
+{
+	long long evicted = counter("devmem_evicted_pages");
+	long long torn = counter("devmem_teardown_pages");
+	uint8_t *thp[2], *expect = self->r.buf + 2 * THP_SIZE;
+	struct ibv_mr *mr[2];
+	void *raw[2];
+	int i;
+
+	ASSERT_EQ(0, dev_attr_write("devmem_size_mb", "2"));
+	for (i = 0; i < 2; i++) {
+		thp[i] = map_thp(&raw[i]);
+		ASSERT_NE(NULL, thp[i]);
+		mr[i] = ibv_reg_mr(self->r.v.pd, thp[i], THP_SIZE, ODP_RW);
+		ASSERT_NE(NULL, mr[i]);
+		fill(self->r.buf + i * THP_SIZE, THP_SIZE, 20 + i);
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&self->r, i * THP_SIZE, THP_SIZE,
+				     (uintptr_t)thp[i], mr[i]->rkey));
+		EXPECT_GE(THP_SIZE / PAGE, used());
+	}
+	EXPECT_LE(THP_SIZE / PAGE, counter("devmem_evicted_pages") - evicted);
+	ASSERT_EQ(0, dev_attr_write("devmem_size_mb", "256"));
+	EXPECT_LT(torn, counter("devmem_teardown_pages"));
+	EXPECT_EQ(0, used());
+	for (i = 0; i < 2; i++) {
+		fill(expect, THP_SIZE, 20 + i);
+		ASSERT_EQ(0, memcmp(thp[i], expect, THP_SIZE)) TH_LOG("THP %d", i);
+		ASSERT_EQ(0, ibv_dereg_mr(mr[i]));
+		ASSERT_EQ(0, munmap(raw[i], 2 * THP_SIZE));
+	}
+}
+
+/*
+ * Pages resident on one rxe_hmm device, accessed through another: the
+ * second device's fault moves them back to system memory first (the
+ * first device sees a CPU fault), then into its own memory.
+ */
+TEST(two_devices)
+{
+	const char *dev = getenv("RXE_HMM_DEV");
+	const char *other = getenv("RXE_HMM_REMOVABLE_DEV");
+	long long back = counter("devmem_cpu_fault_pages");
+	struct ibv_mr *mr, *mr2;
+	struct rdma r, r2;
+	uint8_t *mem;
+
+	if (!other || rdma_open(&r2, "RXE_HMM_REMOVABLE_DEV",
+				"RXE_HMM_REMOVABLE_GID", MR_LEN))
+		SKIP(return, "no second device (RXE_HMM_REMOVABLE_DEV)");
+	ASSERT_EQ(0, rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", MR_LEN));
+	ASSERT_EQ(0, attr_write(dev, "migrate_policy", "on-fault"));
+	ASSERT_EQ(0, attr_write(other, "migrate_policy", "on-fault"));
+	mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	mr = ibv_reg_mr(r.v.pd, mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	mr2 = ibv_reg_mr(r2.v.pd, mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr2);
+
+	fill(r.buf, MR_LEN, 18);
+	ASSERT_EQ(IBV_WC_SUCCESS, write_mem(&r, mem, MR_LEN, mr->rkey));
+	EXPECT_EQ(MR_PAGES, dev_counter(dev, "devmem_used_pages"));
+	ASSERT_EQ(IBV_WC_SUCCESS, read_mem(&r2, mem, MR_LEN, mr2->rkey));
+	ASSERT_EQ(0, memcmp(r2.buf, r.buf, MR_LEN));
+	EXPECT_EQ(0, dev_counter(dev, "devmem_used_pages"));
+	EXPECT_EQ(MR_PAGES, counter("devmem_cpu_fault_pages") - back);
+	EXPECT_EQ(MR_PAGES, dev_counter(other, "devmem_used_pages"));
+
+	ASSERT_EQ(0, ibv_dereg_mr(mr2));
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	ASSERT_EQ(0, memcmp(mem, r.buf, MR_LEN));
+	ASSERT_EQ(0, munmap(mem, MR_LEN));
+	EXPECT_EQ(0, dev_counter(other, "devmem_used_pages"));
+	attr_write(dev, "migrate_policy", "off");
 }
 
 /*
