@@ -20,7 +20,6 @@ the per-repetition ratios); writes every sample to
 $RXE_HMM_RESULTS/fault-and-migrate.json.
 """
 
-import json
 import os
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                 "tests", "guest"))
 from lib import lib_sh, setup_loopback, teardown_net  # noqa: E402
+from results import save, summary  # noqa: E402
 
 TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
 # (label, bytes, iterations per run)
@@ -64,9 +64,6 @@ def run(dev, env, size, iters, policy, two_step):
         counter(dev, "odp_migrated_thps") - thps
 
 
-def summary(values):
-    return statistics.median(values), min(values), max(values)
-
 
 def main():
     repeats = int(os.environ.get("RXE_HMM_REPEATS", "5"))
@@ -95,10 +92,7 @@ def main():
             write(TWO_STEP, "N")
         teardown_net()
 
-    results = os.environ.get("RXE_HMM_RESULTS")
-    if results:
-        with open(os.path.join(results, "fault-and-migrate.json"), "w") as f:
-            json.dump(samples, f, indent=1)
+    save("fault-and-migrate.json", samples)
 
     print(f"RDMA write into non-resident ODP memory, {repeats} runs each; "
           "median (min-max) of the runs' medians in µs; ratio = mode / unified")

@@ -18,13 +18,13 @@ and writes the samples to $RXE_HMM_RESULTS/migrate-on-fault.json.
 
 import ctypes
 import fcntl
-import json
 import mmap
 import os
-import statistics
 import struct
 import subprocess
 import sys
+
+from results import save, summary
 
 PAGE = mmap.PAGESIZE
 PMD = 2 << 20
@@ -96,9 +96,6 @@ def migrate_once(fd, pages, thp, populate, flags):
         libc.munmap(base, span)
 
 
-def summary(values):
-    return statistics.median(values), min(values), max(values)
-
 
 def main():
     repeats = int(os.environ.get("RXE_HMM_REPEATS", "5"))
@@ -122,10 +119,7 @@ def main():
     finally:
         subprocess.run(["modprobe", "-r", "test_hmm"], check=False)
 
-    results = os.environ.get("RXE_HMM_RESULTS")
-    if results:
-        with open(os.path.join(results, "migrate-on-fault.json"), "w") as f:
-            json.dump(samples, f, indent=1)
+    save("migrate-on-fault.json", samples)
 
     print(f"fault-and-migrate latency, {repeats} runs each, median (min-max) in µs;"
           " ratio = two walks / unified")
