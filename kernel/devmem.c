@@ -115,11 +115,10 @@ static void rxe_devmem_folio_split(struct folio *head, struct folio *tail)
  * whose copy cannot be allocated stays where it is for now (these paths
  * cannot split it).
  */
-static unsigned long rxe_devmem_copy_back(unsigned long *src,
-					  unsigned long *dst,
-					  unsigned long npages)
+static void rxe_devmem_copy_back(const unsigned long *src, unsigned long *dst,
+				 unsigned long npages)
 {
-	unsigned long i, j, nr, n = 0;
+	unsigned long i, j, nr;
 	struct page *spage, *backing;
 	struct folio *folio;
 
@@ -148,9 +147,7 @@ static unsigned long rxe_devmem_copy_back(unsigned long *src,
 			copy_highpage(&folio->page, backing);
 			dst[i] = migrate_pfn(folio_pfn(folio));
 		}
-		n += nr;
 	}
-	return n;
 }
 
 /* Pages whose migration went through, a THP counting all its pages. */
@@ -566,10 +563,7 @@ static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 			n = min(RXE_DEVMEM_BATCH,
 				dm->pfn_first + dm->npages - pfn);
 			migrate_device_range(src, pfn, n);
-			if (!rxe_devmem_copy_back(src, dst, n)) {
-				migrate_device_finalize(src, dst, n);
-				continue;
-			}
+			rxe_devmem_copy_back(src, dst, n);
 			migrate_device_pages(src, dst, n);
 			moved = rxe_devmem_migrated(src, dst, n);
 			migrate_device_finalize(src, dst, n);
@@ -625,15 +619,21 @@ void rxe_devmem_put(struct rxe_dev *rxe)
 	up_read(&rxe->hmm.devmem_sem);
 }
 
+/* Caller holds devmem_sem for write. */
+static void rxe_devmem_empty(struct rxe_dev *rxe)
+{
+	if (rxe->hmm.devmem)
+		rxe_devmem_destroy(rxe->hmm.devmem);
+	rxe->hmm.devmem = NULL;
+}
+
 /* Empties the device memory; the next migration creates it at @size. */
 int rxe_devmem_resize(struct rxe_dev *rxe, u64 size)
 {
 	if (size < PMD_SIZE || size > SZ_64G)
 		return -EINVAL;
 	down_write(&rxe->hmm.devmem_sem);
-	if (rxe->hmm.devmem)
-		rxe_devmem_destroy(rxe->hmm.devmem);
-	rxe->hmm.devmem = NULL;
+	rxe_devmem_empty(rxe);
 	rxe->hmm.devmem_size = size;
 	up_write(&rxe->hmm.devmem_sem);
 	return 0;
@@ -646,8 +646,6 @@ void rxe_devmem_remove(struct rxe_dev *rxe)
 	if (!rxe->hmm.devmem)
 		return;
 	down_write(&rxe->hmm.devmem_sem);
-	if (rxe->hmm.devmem)
-		rxe_devmem_destroy(rxe->hmm.devmem);
-	rxe->hmm.devmem = NULL;
+	rxe_devmem_empty(rxe);
 	up_write(&rxe->hmm.devmem_sem);
 }

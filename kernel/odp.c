@@ -76,10 +76,9 @@ static inline struct rxe_odp *to_odp(struct rxe_mr *mr)
 static void rxe_odp_count(struct rxe_odp *odp, enum rxe_hmm_counters idx,
 			  s64 n)
 {
-	BUILD_BUG_ON(ARRAY_SIZE(odp->counters) != RXE_HMM_NUM_MR_COUNTERS);
-
 	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 
+	BUILD_BUG_ON(ARRAY_SIZE(odp->counters) != RXE_HMM_NUM_MR_COUNTERS);
 	atomic64_add(n, &odp->counters[idx]);
 	atomic64_add(n, &rxe->hmm.counters[idx]);
 }
@@ -124,7 +123,6 @@ struct rxe_odp_migration {
 	bool				unified;
 	/* the range is one PMD-sized block: collect a THP whole */
 	bool				thp;
-	unsigned long			thps;
 };
 
 /*
@@ -179,14 +177,15 @@ static void rxe_odp_migrate_copy(struct rxe_odp_migration *m)
  * Turns the walk's output into what the table stores: a moved page is
  * its device page, writable as its CPU mapping is now; one that stayed
  * is what the walk found (an empty one is not valid: it stays absent).
- * Returns the pages moved; @thps the device THPs among them.
+ * Counts the pages and device THPs moved: they moved, whether or not
+ * the fault gets to store them.
  */
-static unsigned long rxe_odp_migrate_result(struct rxe_odp_migration *m,
-					    unsigned long *hmm_pfns,
-					    unsigned long *thps)
+static void rxe_odp_migrate_result(struct rxe_odp *odp,
+				   struct rxe_odp_migration *m,
+				   unsigned long *hmm_pfns)
 {
 	struct migrate_vma *args = &m->args;
-	unsigned long i, j, nr, pfn, moved = 0;
+	unsigned long i, j, nr, pfn, moved = 0, thps = 0;
 	bool write;
 
 	/* the table keeps only VALID, WRITE and the pfn of the others */
@@ -196,7 +195,7 @@ static unsigned long rxe_odp_migrate_result(struct rxe_odp_migration *m,
 			continue;
 		if (args->dst[i] & MIGRATE_PFN_COMPOUND) {
 			nr = RXE_DEVMEM_THP_PAGES;
-			(*thps)++;
+			thps++;
 		}
 		/* an empty page is mapped writable in a writable VMA */
 		write = (args->src[i] & MIGRATE_PFN_WRITE) ||
@@ -208,7 +207,8 @@ static unsigned long rxe_odp_migrate_result(struct rxe_odp_migration *m,
 					  (write ? HMM_PFN_WRITE : 0);
 		moved += nr;
 	}
-	return moved;
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES, moved);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_THPS, thps);
 }
 
 #ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
@@ -241,14 +241,13 @@ static int rxe_odp_collect_unified(struct hmm_range *range,
  * memory: in the same walk when the kernel has the mm series and the
  * two-step knob is off, else with migrate_vma_setup() after the fault.
  * Called under the mmap lock, for a range of one anonymous VMA. Returns
- * the pages moved, or a negative errno from the walk.
+ * the walk's errno.
  */
-static long rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
-			    struct vm_area_struct *vma,
-			    struct rxe_odp_migration *m)
+static int rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
+			   struct vm_area_struct *vma,
+			   struct rxe_odp_migration *m)
 {
 	struct migrate_vma *args = &m->args;
-	long moved = 0;
 	int err;
 
 	args->vma = vma;
@@ -276,12 +275,12 @@ static long rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 	if (args->cpages) {
 		rxe_odp_migrate_copy(m);
 		migrate_vma_pages(args);
-		moved = rxe_odp_migrate_result(m, range->hmm_pfns, &m->thps);
+		rxe_odp_migrate_result(odp, m, range->hmm_pfns);
 		migrate_vma_finalize(args);
 	}
 out:
 	WRITE_ONCE(odp->migrator, NULL);
-	return err ?: moved;
+	return err;
 }
 
 /*
@@ -309,7 +308,6 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	};
 	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
 	struct vm_area_struct *vma;
-	long moved = 0;
 	unsigned long *pfns;
 	int err;
 
@@ -333,8 +331,10 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
-	m.args.src = pfns + RXE_ODP_MAX_FAULT_PAGES;
-	m.args.dst = pfns + 2 * RXE_ODP_MAX_FAULT_PAGES;
+	if (migrate) {
+		m.args.src = pfns + RXE_ODP_MAX_FAULT_PAGES;
+		m.args.dst = pfns + 2 * RXE_ODP_MAX_FAULT_PAGES;
+	}
 
 	if (!mmget_not_zero(mm)) {
 		err = -EFAULT;
@@ -356,10 +356,10 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
-	/* before the sequence: eviction invalidates, maybe this MR too */
 	/*
-	 * A block for a device THP when the access lies in a PMD-sized
-	 * range of the MR; whether its VMA wants THPs is known only later.
+	 * Before the sequence: eviction invalidates, maybe this MR too. A
+	 * block for a device THP when the access lies in a PMD-sized range
+	 * of the MR; whether its VMA wants THPs is known only later.
 	 */
 	if (migrate)
 		rxe_devmem_reserve(m.dm, &m.resv,
@@ -388,12 +388,10 @@ again:
 		range.end = min(range.end, vma->vm_end);
 	}
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
-	if (!err && vma) {
-		moved = rxe_odp_migrate(odp, &range, vma, &m);
-		err = min(moved, 0L);
-	} else if (!err) {
+	if (!err && vma)
+		err = rxe_odp_migrate(odp, &range, vma, &m);
+	else if (!err)
 		err = hmm_range_fault(&range);
-	}
 	mmap_read_unlock(mm);
 	if (err == -EBUSY) {
 		if (time_after(jiffies, timeout))
@@ -407,13 +405,6 @@ again:
 	spin_lock(&odp->table.lock);
 	if (mmu_interval_read_retry(&odp->notifier, range.notifier_seq)) {
 		spin_unlock(&odp->table.lock);
-		if (vma) {
-			rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES,
-				      moved);
-			rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_THPS,
-				      m.thps);
-			m.thps = 0;
-		}
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
 			goto out_unlock;
@@ -431,10 +422,6 @@ again:
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, added);
-	if (vma) {
-		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_PAGES, moved);
-		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATED_THPS, m.thps);
-	}
 
 out_unlock:
 	if (migrate) {
