@@ -27,20 +27,15 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                 "tests", "guest"))
-from lib import lib_sh, setup_loopback, teardown_net  # noqa: E402
+from lib import TWO_STEP, has_unified_walk, lib_sh, setup_loopback, \
+    teardown_net, write_sysfs  # noqa: E402
 from results import save, summary  # noqa: E402
 
-TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
 # (label, bytes, iterations per run)
 SIZES = [("4 KiB", 4096, 40), ("64 KiB", 65536, 20), ("2 MiB", 2 << 20, 6)]
 # (label, policy, migrate_two_step)
 MODES = [("fault only", "off", None), ("two-step", "on-fault", "Y"),
          ("unified", "on-fault", "N")]
-
-
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def counter(dev, name):
@@ -49,9 +44,9 @@ def counter(dev, name):
 
 
 def run(dev, env, size, iters, policy, two_step):
-    write(f"/sys/class/infiniband/{dev}/migrate_policy", policy)
+    write_sysfs(f"/sys/class/infiniband/{dev}/migrate_policy", policy)
     if two_step:
-        write(TWO_STEP, two_step)
+        write_sysfs(TWO_STEP, two_step)
     moved = counter(dev, "odp_migrated_pages")
     thps = counter(dev, "odp_migrated_thps")
     out = subprocess.run([os.path.join(env["RXE_HMM_TESTS"], "fault_migrate_lat"),
@@ -72,9 +67,7 @@ def main():
     try:
         gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         env = dict(os.environ, RXE_HMM_DEV=dev, RXE_HMM_GID=gid)
-        unified = os.access(TWO_STEP, os.W_OK) and \
-            os.stat(TWO_STEP).st_mode & 0o200
-        modes = MODES if unified else MODES[:2]
+        modes = MODES if has_unified_walk() else MODES[:2]
         # one unmeasured round, so that no mode pays for warm-up
         for _, size, iters in SIZES:
             for _, policy, two_step in modes:
@@ -88,8 +81,8 @@ def main():
                                         median_us=statistics.median(ns) / 1000,
                                         pages_moved=moved, thps_moved=thps))
     finally:
-        if os.path.exists(TWO_STEP) and os.stat(TWO_STEP).st_mode & 0o200:
-            write(TWO_STEP, "N")
+        if os.path.exists(TWO_STEP) and has_unified_walk():
+            write_sysfs(TWO_STEP, "N")
         teardown_net()
 
     save("fault-and-migrate.json", samples)

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -43,6 +44,22 @@ def setup_loopback(link_type):
 def teardown_net(ns=("a", "b")):
     """lib.sh's teardown_net, for the pair in namespaces NS too."""
     lib_sh("teardown_net", {"NS_A": ns[0], "NS_B": ns[1]})
+
+
+# rxe_hmm's knob for its migration path; writable only when the kernel has
+# our mm series (the unified walk), else read-only and Y.
+TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
+
+
+def write_sysfs(path, value):
+    """Writes VALUE to the sysfs (or module parameter) file PATH."""
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def has_unified_walk():
+    """Whether rxe_hmm was built with the mm series' one-walk migration."""
+    return bool(os.stat(TWO_STEP).st_mode & stat.S_IWUSR)
 
 
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (SKIP|XFAIL)?\s*(.*))?")

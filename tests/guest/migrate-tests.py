@@ -10,18 +10,12 @@ unified cases are skipped.
 """
 
 import os
-import stat
 import sys
 
-from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net
+from lib import TWO_STEP, has_unified_walk, lib_sh, record_case, run_tap, \
+    setup_loopback, teardown_net, write_sysfs
 
 SKIP = 77
-TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
-
-
-def set_param(path, value):
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def main():
@@ -34,22 +28,21 @@ def main():
         gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         env = dict(os.environ, RXE_HMM_DEV=dev, RXE_HMM_GID=gid)
         prog = os.path.join(os.environ["RXE_HMM_TESTS"], "migrate_test")
-        unified = bool(os.stat(TWO_STEP).st_mode & stat.S_IWUSR)
         for n, (path, two_step) in enumerate((("unified", "N"), ("two-step", "Y"))):
-            if path == "unified" and not unified:
+            if path == "unified" and not has_unified_walk():
                 record_case("migrate-tests/unified", "skip",
                             message="the kernel lacks the mm series")
                 continue
-            set_param(TWO_STEP, two_step)
-            # for the test that deletes its device with pages on it
+            write_sysfs(TWO_STEP, two_step)
+            # a second device: two_devices reads through it, device_removed deletes it
             rm_dev = f"rxe_hmm_rm{n}"
             rm_gid = lib_sh(f"setup_dummy rxe_hmm {rm_dev} dummy_rm{n} 198.18.3.{n + 1}")[0]
             status |= run_tap([prog], f"migrate-tests/{path}",
                               env=dict(env, RXE_HMM_REMOVABLE_DEV=rm_dev,
                                        RXE_HMM_REMOVABLE_GID=rm_gid))
     finally:
-        if os.stat(TWO_STEP).st_mode & stat.S_IWUSR:
-            set_param(TWO_STEP, "N")
+        if os.path.exists(TWO_STEP) and has_unified_walk():
+            write_sysfs(TWO_STEP, "N")
         teardown_net()
     return status
 

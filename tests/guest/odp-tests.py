@@ -14,15 +14,11 @@ import re
 import subprocess
 import sys
 
-from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net
+from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net, \
+    write_sysfs
 
 SKIP = 77
 IMPLICIT = "/sys/module/rxe_hmm/parameters/implicit_odp"
-
-
-def set_param(path, value):
-    with open(path, "w") as f:
-        f.write(value)
 
 
 def check_caps(dev, noimp_dev):
@@ -49,11 +45,11 @@ def main():
     dev = setup_loopback("rxe_hmm")
     try:
         gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
-        set_param(IMPLICIT, "N")
+        write_sysfs(IMPLICIT, "N")
         try:
             noimp_gid = lib_sh("setup_dummy rxe_hmm rxe_hmm_noimp dummy_noimp 198.18.2.1")[0]
         finally:
-            set_param(IMPLICIT, "Y")
+            write_sysfs(IMPLICIT, "Y")
         check_caps(dev, "rxe_hmm_noimp")
         # for the test that deletes its device under its MRs
         rm_gid = lib_sh("setup_dummy rxe_hmm rxe_hmm_rm dummy_rm 198.18.3.1")[0]
