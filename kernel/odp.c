@@ -23,6 +23,8 @@
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 #include <rdma/restrack.h>
+#include <rdma/rxe_hmm-abi.h>
+#include <rdma/uverbs_ioctl.h>
 
 #include "rxe.h"
 #include "devmem.h"
@@ -713,8 +715,49 @@ VISIBLE_IF_KUNIT const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 };
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
 
+static const enum rxe_hmm_migrate_policy rxe_odp_uapi_policy[] = {
+	[RXE_HMM_POLICY_OFF] = RXE_HMM_MIGRATE_OFF,
+	[RXE_HMM_POLICY_ON_FAULT] = RXE_HMM_MIGRATE_ON_FAULT,
+	[RXE_HMM_POLICY_PREFETCH_ONLY] = RXE_HMM_MIGRATE_PREFETCH_ONLY,
+};
+
+/*
+ * The migration policy an MR asks for in the driver data of its
+ * registration (struct rxe_hmm_reg_mr), or the device's. Only ODP MRs
+ * migrate, so only they may ask.
+ */
+int rxe_odp_reg_mr_policy(struct rxe_dev *rxe, int access_flags,
+			  struct ib_udata *udata,
+			  enum rxe_hmm_migrate_policy *policy)
+{
+	struct rxe_hmm_reg_mr cmd = {};
+	int err;
+
+	*policy = READ_ONCE(rxe->hmm.policy);
+	if (!udata || !udata->inlen)
+		return 0;
+	if (udata->inlen > sizeof(cmd) &&
+	    !ib_is_udata_cleared(udata, sizeof(cmd),
+				 udata->inlen - sizeof(cmd)))
+		return -EINVAL;
+	err = ib_copy_from_udata(&cmd, udata, min(sizeof(cmd), udata->inlen));
+	if (err)
+		return err;
+	if (cmd.comp_mask & ~RXE_HMM_REG_MR_MIGRATE_POLICY)
+		return -EINVAL;
+	if (!(cmd.comp_mask & RXE_HMM_REG_MR_MIGRATE_POLICY) ||
+	    cmd.migrate_policy == RXE_HMM_POLICY_DEVICE_DEFAULT)
+		return 0;
+	if (!(access_flags & IB_ACCESS_ON_DEMAND) ||
+	    cmd.migrate_policy >= ARRAY_SIZE(rxe_odp_uapi_policy))
+		return -EINVAL;
+	*policy = rxe_odp_uapi_policy[cmd.migrate_policy];
+	return 0;
+}
+
 int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
-			 u64 iova, int access_flags, struct rxe_mr *mr)
+			 u64 iova, int access_flags,
+			 enum rxe_hmm_migrate_policy policy, struct rxe_mr *mr)
 {
 	bool implicit = !start && length == U64_MAX;
 	struct rxe_odp *odp;
@@ -745,7 +788,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 		return -ENOMEM;
 	odp->mr = mr;
 	odp->writable = ib_access_writable(access_flags);
-	odp->policy = READ_ONCE(rxe->hmm.policy);
+	odp->policy = policy;
 	init_rwsem(&odp->migrate_sem);
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
 	odp->end = PAGE_ALIGN(end);
@@ -782,9 +825,14 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 	kfree(odp);
 }
 
-/* The pages an ODP MR may write were decided at registration. */
+/*
+ * The pages an ODP MR may write were decided at registration, and it
+ * stays ODP unless it is registered anew (IB_MR_REREG_TRANS).
+ */
 int rxe_odp_check_rereg(struct rxe_mr *mr, int flags, int access)
 {
+	if ((flags & IB_MR_REREG_ACCESS) && !(access & IB_ACCESS_ON_DEMAND))
+		return -EINVAL;
 	if ((flags & IB_MR_REREG_ACCESS) && ib_access_writable(access) &&
 	    !to_odp(mr)->writable)
 		return -EACCES;
@@ -874,9 +922,18 @@ int rxe_ib_advise_mr(struct ib_pd *ibpd, enum ib_uverbs_advise_mr_advice advice,
 	struct rxe_pd *pd = to_rpd(ibpd);
 	struct rxe_odp_prefetch_work *work;
 	unsigned int pf_flags = RXE_ODP_FAULT_EXACT;
+	u32 hints = 0;
 	struct rxe_mr *mr;
 	int err = 0;
 	u32 i;
+
+	if (attrs) {
+		err = uverbs_get_flags32(&hints, attrs,
+					 RXE_HMM_ATTR_ADVISE_MR_FLAGS,
+					 RXE_HMM_ADVISE_MR_MIGRATE);
+		if (err)
+			return err;
+	}
 
 	switch (advice) {
 	case IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH:
@@ -892,6 +949,12 @@ int rxe_ib_advise_mr(struct ib_pd *ibpd, enum ib_uverbs_advise_mr_advice advice,
 	}
 	if (flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH)
 		return -EOPNOTSUPP;
+	if (hints & RXE_HMM_ADVISE_MR_MIGRATE) {
+		/* a snapshot faults nothing in, so it has nothing to move */
+		if (pf_flags & RXE_ODP_FAULT_SNAPSHOT)
+			return -EINVAL;
+		pf_flags |= RXE_ODP_FAULT_MIGRATE;
+	}
 
 	if (flags & IB_UVERBS_ADVISE_MR_FLAG_FLUSH) {
 		for (i = 0; i < num_sge; i++) {
@@ -979,4 +1042,5 @@ void rxe_odp_init_device(struct rxe_dev *rxe)
 					       IB_ODP_SUPPORT_FLUSH |
 					       IB_ODP_SUPPORT_ATOMIC_WRITE;
 	ib_set_device_ops(&rxe->ib_dev, &rxe_odp_dev_ops);
+	rxe->ib_dev.driver_def = rxe_hmm_uapi_defs;
 }

@@ -10,6 +10,7 @@
 
 #include <linux/mmu_notifier.h>
 #include <linux/rwsem.h>
+#include <rdma/uverbs_ioctl.h>
 
 #include "odp_table.h"
 
@@ -51,8 +52,12 @@ struct rxe_odp {
 };
 
 void rxe_odp_init_device(struct rxe_dev *rxe);
+int rxe_odp_reg_mr_policy(struct rxe_dev *rxe, int access_flags,
+			  struct ib_udata *udata,
+			  enum rxe_hmm_migrate_policy *policy);
 int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
-			 u64 iova, int access_flags, struct rxe_mr *mr);
+			 u64 iova, int access_flags,
+			 enum rxe_hmm_migrate_policy policy, struct rxe_mr *mr);
 void rxe_odp_mr_cleanup(struct rxe_mr *mr);
 int rxe_odp_check_rereg(struct rxe_mr *mr, int flags, int access);
 int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
@@ -66,6 +71,9 @@ enum resp_states rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova,
 int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,
 		     u32 flags, struct ib_sge *sg_list, u32 num_sge,
 		     struct uverbs_attr_bundle *attrs);
+
+/* kernel/uapi.c: the driver's ioctl methods and attributes */
+extern const struct uapi_definition rxe_hmm_uapi_defs[];
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* the notifier callbacks, for kernel/tests/odp_kunit.c */

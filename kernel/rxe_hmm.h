@@ -9,9 +9,9 @@
 #define RXE_HMM_H
 
 #include <linux/atomic.h>
-#include <linux/list.h>
 #include <linux/rwsem.h>
 
+/* in the order of struct rxe_hmm_dev_counters (rdma/rxe_hmm-abi.h) */
 enum rxe_hmm_counters {
 	RXE_HMM_CNT_ODP_FAULTS,
 	RXE_HMM_CNT_ODP_FAULTED_PAGES,
@@ -82,8 +82,6 @@ struct rxe_hmm_devmem;
 
 struct rxe_hmm_dev {
 	atomic64_t		counters[RXE_HMM_NUM_COUNTERS];
-	/* on the module's device list from rxe_add() to rxe_dealloc() */
-	struct list_head	list;
 	/* the default of the MRs registered from now on */
 	enum rxe_hmm_migrate_policy policy;
 	/*
@@ -100,7 +98,6 @@ struct rxe_dev;
 
 void rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);
-void rxe_hmm_unregister_all(void);
 
 /* sysfs attributes of the device, listed in rxe's own device group */
 extern struct device_attribute dev_attr_migrate_policy;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds rdma-core (with pyverbs, IN_PLACE so it runs from its build tree)
-# and perftest against it, and sparse for make lint, from the fetched
+# with our provider integrated (rdma-core-provider/integrate), and perftest
+# against it, and sparse for make lint, from the fetched
 # tarballs. Each build is cached under a hash of its inputs. Prints one line
 # per build: "rdma-core DIR", "perftest DIR", "sparse PROGRAM".
 set -euo pipefail
@@ -27,11 +28,15 @@ unpack() {
 build_rdma_core() {
 	local ver orig key
 	read_pin rdma-core ver orig
-	key=$(content_hash "$orig" "recipe $RECIPE")
+	key=$(content_hash "$orig" "recipe $RECIPE" \
+		"$RXE_HMM_TOP"/rdma-core-provider/integrate \
+		"$RXE_HMM_TOP"/kernel/include/uapi/rdma/rxe_hmm-abi.h \
+		$(find "$RXE_HMM_TOP"/rdma-core-provider -type f | sort))
 	RDMA_CORE=$RXE_HMM_CACHE/rdma-core/$ver-$key
 	[ -f "$RDMA_CORE/done" ] && return
-	log "building rdma-core $ver into $RDMA_CORE"
+	log "building rdma-core $ver with the rxe_hmm provider into $RDMA_CORE"
 	unpack "$orig" "$RDMA_CORE"
+	"$RXE_HMM_TOP"/rdma-core-provider/integrate "$RDMA_CORE/src"
 	# Debian's python3 (cython3 builds for it), not one from PATH.
 	cmake -S "$RDMA_CORE/src" -B "$RDMA_CORE/src/build" -GNinja \
 		-DIN_PLACE=1 -DNO_MAN_PAGES=1 -DCMAKE_BUILD_TYPE=RelWithDebInfo \

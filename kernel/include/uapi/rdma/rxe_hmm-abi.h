@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR Linux-OpenIB) */
+/*
+ * The user ABI of rxe_hmm beyond rxe's own (rdma/rdma_user_rxe.h, whose
+ * queues, work requests and completions rxe_hmm keeps unchanged).
+ *
+ * rdma-core's librxe binds devices by driver id and by names starting with
+ * "rxe". rxe_hmm therefore reports a driver id of its own and a uverbs ABI
+ * version outside rxe's, so that librxe refuses an rxe_hmm device even when
+ * its name matches, and only a provider for this ABI binds it.
+ */
+
+#ifndef RXE_HMM_ABI_USER_H
+#define RXE_HMM_ABI_USER_H
+
+#include <linux/types.h>
+#include <rdma/ib_user_ioctl_cmds.h>
+
+/*
+ * enum rdma_driver_id counts up from 0 (to 21 in Linux 7.3); this one is far
+ * out of reach of that sequence. It is the ASCII of "RxH".
+ */
+#define RXE_HMM_DRIVER_ID 0x527848
+
+/*
+ * rxe's uverbs ABI versions are 1 and 2. Ours carry 0x100 above them;
+ * the low byte counts incompatible revisions of this file.
+ */
+#define RXE_HMM_UVERBS_ABI_VERSION 0x101
+
+/* Which ODP accesses of an MR move its pages into device memory. */
+enum rxe_hmm_migrate_policy_uapi {
+	/* the device's migrate_policy when the MR is registered */
+	RXE_HMM_POLICY_DEVICE_DEFAULT,
+	RXE_HMM_POLICY_OFF,
+	/* every fault of the device on the MR, and prefetches */
+	RXE_HMM_POLICY_ON_FAULT,
+	/* only prefetches (ibv_advise_mr()) */
+	RXE_HMM_POLICY_PREFETCH_ONLY,
+};
+
+enum rxe_hmm_reg_mr_comp_mask {
+	RXE_HMM_REG_MR_MIGRATE_POLICY = 1 << 0,
+};
+
+/*
+ * Driver data of IB_USER_VERBS_CMD_REG_MR and REREG_MR. A kernel that
+ * does not know a bit of @comp_mask fails the command with EINVAL.
+ */
+struct rxe_hmm_reg_mr {
+	__u32 comp_mask;
+	/* enum rxe_hmm_migrate_policy_uapi; only for ODP MRs */
+	__u32 migrate_policy;
+};
+
+/* ODP counters of one MR, or of all MRs of a device */
+struct rxe_hmm_odp_counters {
+	__aligned_u64 faults;
+	__aligned_u64 faulted_pages;
+	__aligned_u64 invalidations;
+	__aligned_u64 invalidated_pages;
+	__aligned_u64 prefetches;
+	/* a level, not an event count: pages mapped now */
+	__aligned_u64 mapped_pages;
+	/* pages a fault or a prefetch moved into device memory */
+	__aligned_u64 migrated_pages;
+	/* ... of which moved as one PMD-sized unit, counted per unit */
+	__aligned_u64 migrated_thps;
+};
+
+struct rxe_hmm_dev_counters {
+	struct rxe_hmm_odp_counters odp;
+	/* device pages moved back to system memory: a CPU touched them */
+	__aligned_u64 devmem_cpu_fault_pages;
+	/* ... device memory was full */
+	__aligned_u64 devmem_evicted_pages;
+	/* ... device memory was resized or removed */
+	__aligned_u64 devmem_teardown_pages;
+	/* a level: device pages holding data now */
+	__aligned_u64 devmem_used_pages;
+};
+
+/*
+ * ioctl methods and attributes in the driver namespace. New members are
+ * only ever appended to the structures above; the kernel zero-fills what
+ * a provider asks beyond what it knows, and copies no more than asked.
+ */
+enum rxe_hmm_device_methods {
+	RXE_HMM_METHOD_QUERY_COUNTERS = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_hmm_query_counters_attrs {
+	/* struct rxe_hmm_dev_counters */
+	RXE_HMM_ATTR_QUERY_COUNTERS_RESP = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_hmm_mr_methods {
+	RXE_HMM_METHOD_MR_QUERY_COUNTERS = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_hmm_mr_query_counters_attrs {
+	RXE_HMM_ATTR_MR_QUERY_COUNTERS_HANDLE = (1U << UVERBS_ID_NS_SHIFT),
+	/* struct rxe_hmm_odp_counters */
+	RXE_HMM_ATTR_MR_QUERY_COUNTERS_RESP,
+};
+
+/* A driver attribute of UVERBS_METHOD_ADVISE_MR. */
+enum rxe_hmm_advise_mr_attrs {
+	/* enum rxe_hmm_advise_mr_flags */
+	RXE_HMM_ATTR_ADVISE_MR_FLAGS = (1U << UVERBS_ID_NS_SHIFT),
+};
+
+enum rxe_hmm_advise_mr_flags {
+	/* move the range into device memory whatever the MR's policy */
+	RXE_HMM_ADVISE_MR_MIGRATE = 1 << 0,
+};
+
+#endif /* RXE_HMM_ABI_USER_H */
