@@ -16,7 +16,7 @@ harness=$KERNEL_SRC/tools/testing/selftests
 [ -f "$harness/kselftest_harness.h" ] || die "no kselftest harness in $harness (make deps)"
 
 cd "$RXE_HMM_TOP"
-mapfile -t sources < <(git ls-files -co --exclude-standard tests/odp benchmarks/*.c | sort)
+mapfile -t sources < <(git ls-files -co --exclude-standard tests/odp tests/provider benchmarks/*.c | sort)
 key=$(content_hash "$rdma" "$KERNEL_PKG_VERSION" "${sources[@]}" "recipe $RECIPE")
 out=$RXE_HMM_CACHE/tests/$key
 if [ -f "$out/done" ]; then
@@ -34,5 +34,10 @@ for main in tests/odp/odp_test.c tests/odp/interop.c \
 		tests/odp/verbs.c tests/odp/rdma.c \
 		-L"$rdma/lib" -Wl,-rpath,"$rdma/lib" -libverbs -lpthread
 done
+# The provider's direct verbs live in librxe_hmm.
+ccache gcc -O2 -g -Wall -Werror -I"$rdma/include" -I"$harness" -Itests/odp \
+	-o "$out/dv_test" tests/provider/dv_test.c tests/odp/verbs.c \
+	tests/odp/rdma.c -L"$rdma/lib" -Wl,-rpath,"$rdma/lib" -lrxe_hmm \
+	-libverbs -lpthread
 touch "$out/done"
 echo "$out"

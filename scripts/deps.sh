@@ -16,6 +16,8 @@ PACKAGES=(
 	python3-dev cython3
 	# perftest
 	autoconf automake libtool libpci-dev
+	# the provider's style check (rdma-core's .clang-format)
+	clang-format
 )
 
 install_packages() {

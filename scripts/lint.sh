@@ -1,9 +1,11 @@
 #!/bin/bash
-# make lint: kernel coding standards of our kernel code, as cases.
+# make lint: kernel coding standards of our kernel code, and rdma-core's
+# of our provider, as cases.
 #
 # usage: scripts/lint.sh [--cases FILE]
 #   - scripts/checkpatch.pl --strict on every source file under kernel/
 #     and on every patch under kernel/patches/ (as a patch);
+#   - clang-format with rdma-core's .clang-format on the provider's C;
 #   - the module built with W=1 and sparse (C=1): any diagnostic fails;
 #   - the module compiled against a stock 7.3.4 tree (no mm series);
 #   - each patch of the mm series built in three configs with W=1 and
@@ -91,6 +93,17 @@ else
 	echo "$out" | tail -n 30
 	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against $ukdir"
 fi
+
+# The provider, in rdma-core's style: clang-format changes nothing.
+rc_style=$(dirname "$RXE_HMM_RDMA_CORE")/.clang-format
+for f in $(git ls-files -co --exclude-standard 'rdma-core-provider/*.[ch]'); do
+	if out=$(clang-format --style=file:"$rc_style" "$f" | diff -u "$f" -); then
+		record "lint/clang-format/$f" pass ""
+	else
+		echo "$out"
+		record "lint/clang-format/$f" fail "$(grep -c '^-[^-]' <<<"$out") lines to reformat"
+	fi
+done
 
 # The mm series: one case per patch and config.
 series_status=0

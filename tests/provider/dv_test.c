@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The direct verbs of the rxe_hmm provider (infiniband/rxe_hmmdv.h), and
+ * what the provider adds to standard verbs (ODP re-registration), through
+ * real RDMA on an rxe_hmm device in loopback. Migration is observed
+ * through the dv counters and data is checked byte for byte.
+ *
+ * Environment: RXE_HMM_DEV (device, whose migrate_policy is "off"),
+ * RXE_HMM_GID (its GID index); RXE_HMM_RXE_DEV: an rdma_rxe device, for
+ * the binding case and the cases that hand the dv calls a foreign object
+ * (skipped without); RXE_HMM_BIND_DEVS: rxe_hmm devices, space-separated,
+ * that the binding case expects this provider to bind.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <infiniband/rxe_hmmdv.h>
+
+#include "kselftest_harness.h"
+#include "rdma.h"
+
+#define MR_PAGES	16
+#define MR_LEN		(MR_PAGES * PAGE)
+
+#define ODP_RW	(IBV_ACCESS_ON_DEMAND | IBV_ACCESS_LOCAL_WRITE | \
+		 IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ)
+
+static struct ibv_mr *reg_policy(struct ibv_pd *pd, void *addr, size_t len,
+				 unsigned int access,
+				 enum rxe_hmmdv_migrate_policy policy)
+{
+	struct rxe_hmmdv_reg_mr_attr attr = {
+		.comp_mask = RXE_HMMDV_REG_MR_ATTR_MIGRATE_POLICY,
+		.migrate_policy = policy,
+	};
+
+	return rxe_hmmdv_reg_mr(pd, addr, len, (uintptr_t)addr, access, &attr);
+}
+
+static struct rxe_hmmdv_odp_counters mr_counters(struct __test_metadata *_metadata,
+						 struct ibv_mr *mr)
+{
+	struct rxe_hmmdv_odp_counters c;
+
+	memset(&c, 0xff, sizeof(c));
+	ASSERT_EQ(0, rxe_hmmdv_query_mr_counters(mr, &c, sizeof(c)));
+	return c;
+}
+
+FIXTURE(dv)
+{
+	struct rdma r;
+	uint8_t *mem;
+	uint8_t *expect;
+};
+
+FIXTURE_SETUP(dv)
+{
+	int err = rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID", MR_LEN);
+
+	if (err == -ENODEV)
+		SKIP(return, "no RXE_HMM_DEV");
+	ASSERT_EQ(0, err);
+	ASSERT_TRUE(rxe_hmmdv_is_supported(self->r.v.ctx->device));
+	self->mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->mem);
+	self->expect = malloc(MR_LEN);
+	ASSERT_NE(NULL, self->expect);
+}
+
+FIXTURE_TEARDOWN(dv)
+{
+}
+
+/* RDMA-writes a fresh pattern over the MR through the peer. */
+static void write_all(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(dv) *self, struct ibv_mr *mr,
+		      unsigned int seed)
+{
+	fill(self->r.buf, MR_LEN, seed);
+	memcpy(self->expect, self->r.buf, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_write(&self->r, 0, MR_LEN, (uintptr_t)mr->addr, mr->rkey));
+}
+
+/* An MR that asks for on-fault migration migrates on a device that does not. */
+TEST_F(dv, policy_at_registration)
+{
+	struct ibv_mr *on, *dflt;
+	uint8_t *other = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	struct rxe_hmmdv_odp_counters c;
+
+	ASSERT_NE(NULL, other);
+	on = reg_policy(self->r.v.pd, self->mem, MR_LEN, ODP_RW,
+			RXE_HMMDV_MIGRATE_ON_FAULT);
+	ASSERT_NE(NULL, on);
+	dflt = reg_policy(self->r.v.pd, other, MR_LEN, ODP_RW,
+			  RXE_HMMDV_MIGRATE_DEVICE_DEFAULT);
+	ASSERT_NE(NULL, dflt);
+
+	write_all(_metadata, self, on, 1);
+	c = mr_counters(_metadata, on);
+	EXPECT_LE(1, c.faults);
+	EXPECT_EQ(MR_PAGES, c.migrated_pages);
+	EXPECT_EQ(MR_PAGES, c.mapped_pages);
+	/* the CPU reads them back: every byte as written */
+	EXPECT_EQ(0, memcmp(self->mem, self->expect, MR_LEN));
+
+	write_all(_metadata, self, dflt, 2);
+	c = mr_counters(_metadata, dflt);
+	EXPECT_LE(1, c.faults);
+	EXPECT_EQ(0, c.migrated_pages);
+	EXPECT_EQ(0, memcmp(other, self->expect, MR_LEN));
+
+	EXPECT_EQ(0, ibv_dereg_mr(on));
+	EXPECT_EQ(0, ibv_dereg_mr(dflt));
+	munmap(other, MR_LEN);
+}
+
+/* The migrate hint moves pages of an MR whose policy is off. */
+TEST_F(dv, advise_migrate)
+{
+	struct rxe_hmmdv_dev_counters d0, d1;
+	struct rxe_hmmdv_odp_counters c;
+	struct ibv_sge sge;
+	struct ibv_mr *mr;
+
+	memset(self->mem, 0x5a, MR_LEN);
+	mr = reg_policy(self->r.v.pd, self->mem, MR_LEN, ODP_RW,
+			RXE_HMMDV_MIGRATE_OFF);
+	ASSERT_NE(NULL, mr);
+	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
+				.length = MR_LEN, .lkey = mr->lkey };
+
+	/* a plain prefetch of an MR that does not migrate maps only */
+	ASSERT_EQ(0, ibv_advise_mr(self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				   IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1));
+	c = mr_counters(_metadata, mr);
+	EXPECT_EQ(1, c.prefetches);
+	EXPECT_EQ(MR_PAGES, c.mapped_pages);
+	EXPECT_EQ(0, c.migrated_pages);
+
+	ASSERT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d0, sizeof(d0)));
+	ASSERT_EQ(0, rxe_hmmdv_advise_mr(self->r.v.pd,
+					 IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+					 IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1,
+					 RXE_HMMDV_ADVISE_MR_MIGRATE));
+	c = mr_counters(_metadata, mr);
+	EXPECT_EQ(2, c.prefetches);
+	EXPECT_EQ(MR_PAGES, c.migrated_pages);
+	ASSERT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d1, sizeof(d1)));
+	EXPECT_EQ(MR_PAGES, d1.odp.migrated_pages - d0.odp.migrated_pages);
+	EXPECT_EQ(MR_PAGES, d1.devmem_used_pages - d0.devmem_used_pages);
+
+	/* the device reads what the CPU wrote before the move */
+	memset(self->r.buf, 0, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, MR_LEN,
+					    (uintptr_t)self->mem, mr->rkey));
+	memset(self->expect, 0x5a, MR_LEN);
+	EXPECT_EQ(0, memcmp(self->r.buf, self->expect, MR_LEN));
+	/* and the CPU touching them brings them back */
+	EXPECT_EQ(0, memcmp(self->mem, self->expect, MR_LEN));
+	ASSERT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d0, sizeof(d0)));
+	EXPECT_LE(MR_PAGES, d0.devmem_cpu_fault_pages - d1.devmem_cpu_fault_pages);
+
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/* ibv_rereg_mr() of an ODP MR onto a new range: new keys, new data path. */
+TEST_F(dv, rereg_odp_translation)
+{
+	uint8_t *other = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	struct rxe_hmmdv_odp_counters c;
+	uint32_t old_rkey;
+	struct ibv_mr *mr;
+
+	ASSERT_NE(NULL, other);
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	write_all(_metadata, self, mr, 3);
+	EXPECT_EQ(0, memcmp(self->mem, self->expect, MR_LEN));
+	old_rkey = mr->rkey;
+
+	ASSERT_EQ(0, ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
+				  other, MR_LEN, 0));
+	EXPECT_EQ(other, mr->addr);
+	/* a new MR: its counters start from zero */
+	c = mr_counters(_metadata, mr);
+	EXPECT_EQ(0, c.faults);
+	EXPECT_EQ(0, c.mapped_pages);
+	write_all(_metadata, self, mr, 4);
+	EXPECT_EQ(0, memcmp(other, self->expect, MR_LEN));
+	/* the old key reaches nothing */
+	if (old_rkey != mr->rkey) {
+		ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+			  rdma_write(&self->r, 0, PAGE, (uintptr_t)self->mem,
+				     old_rkey));
+		ASSERT_EQ(0, rdma_reconnect(&self->r));
+	}
+
+	/* in place, an ODP MR stays ODP */
+	EXPECT_EQ(IBV_REREG_MR_ERR_CMD,
+		  ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			       IBV_ACCESS_LOCAL_WRITE));
+	EXPECT_EQ(EINVAL, errno);
+	/* and still works */
+	write_all(_metadata, self, mr, 5);
+	EXPECT_EQ(0, memcmp(other, self->expect, MR_LEN));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	munmap(other, MR_LEN);
+}
+
+/* Bad arguments: an errno, never a crash, and nothing registered. */
+TEST_F(dv, bad_arguments)
+{
+	struct rxe_hmmdv_reg_mr_attr attr = {};
+	struct rxe_hmmdv_dev_counters d;
+	uint64_t big[sizeof(d) / 8 + 4];
+	struct rxe_hmmdv_odp_counters c;
+	struct ibv_pd *pd = self->r.v.pd;
+	struct ibv_sge sge;
+	struct ibv_mr *mr, *pinned;
+
+	EXPECT_FALSE(rxe_hmmdv_is_supported(NULL));
+
+	/* registration */
+	attr.comp_mask = 1ULL << 63;
+	errno = 0;
+	EXPECT_EQ(NULL, rxe_hmmdv_reg_mr(pd, self->mem, MR_LEN, 0, ODP_RW, &attr));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, reg_policy(pd, self->mem, MR_LEN, ODP_RW, 99));
+	EXPECT_EQ(EINVAL, errno);
+	/* only ODP MRs migrate */
+	errno = 0;
+	EXPECT_EQ(NULL, reg_policy(pd, self->mem, MR_LEN, IBV_ACCESS_LOCAL_WRITE,
+				   RXE_HMMDV_MIGRATE_ON_FAULT));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, rxe_hmmdv_reg_mr(NULL, self->mem, MR_LEN, 0, ODP_RW, NULL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* no attr: the device default, like ibv_reg_mr() */
+	mr = rxe_hmmdv_reg_mr(pd, self->mem, MR_LEN, (uintptr_t)self->mem,
+			      ODP_RW, NULL);
+	ASSERT_NE(NULL, mr);
+
+	/* advice */
+	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
+				.length = MR_LEN, .lkey = mr->lkey };
+	EXPECT_EQ(EINVAL, rxe_hmmdv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1,
+					      1U << 31));
+	EXPECT_EQ(EINVAL, rxe_hmmdv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 0,
+					      RXE_HMMDV_ADVISE_MR_MIGRATE));
+	EXPECT_EQ(EINVAL, rxe_hmmdv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					      IBV_ADVISE_MR_FLAG_FLUSH, NULL, 1,
+					      RXE_HMMDV_ADVISE_MR_MIGRATE));
+	/* a snapshot faults nothing in, so it cannot move anything */
+	EXPECT_EQ(EINVAL, rxe_hmmdv_advise_mr(pd,
+					      IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT,
+					      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1,
+					      RXE_HMMDV_ADVISE_MR_MIGRATE));
+	sge.lkey ^= 0x80;
+	EXPECT_EQ(EINVAL, rxe_hmmdv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+					      IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1,
+					      RXE_HMMDV_ADVISE_MR_MIGRATE));
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_advise_mr(NULL, IBV_ADVISE_MR_ADVICE_PREFETCH,
+						  0, &sge, 1, 0));
+	/* none of it moved or mapped a page */
+	c = mr_counters(_metadata, mr);
+	EXPECT_EQ(0, c.migrated_pages);
+	EXPECT_EQ(0, c.mapped_pages);
+
+	/* counters */
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(mr, NULL, sizeof(c)));
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(mr, &c, sizeof(c) - 1));
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_mr_counters(NULL, &c, sizeof(c)));
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d, 8));
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_dev_counters(NULL, &d, sizeof(d)));
+	/* a pinned MR has no ODP counters */
+	pinned = ibv_reg_mr(pd, self->expect, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
+	ASSERT_NE(NULL, pinned);
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(pinned, &c, sizeof(c)));
+	EXPECT_EQ(0, ibv_dereg_mr(pinned));
+
+	/* a larger caller structure is zero-filled beyond what we know */
+	memset(big, 0xff, sizeof(big));
+	ASSERT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, (void *)big,
+						  sizeof(big)));
+	EXPECT_EQ(0, big[sizeof(d) / 8]);
+	EXPECT_EQ(0, big[sizeof(d) / 8 + 3]);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/* Objects of another provider are refused by their device, not touched. */
+TEST(foreign_device)
+{
+	struct rxe_hmmdv_dev_counters d;
+	struct rxe_hmmdv_odp_counters c;
+	struct ibv_device **list;
+	struct ibv_context *ctx = NULL;
+	const char *name = getenv("RXE_HMM_RXE_DEV");
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	uint8_t *mem;
+	int i, n;
+
+	if (!name)
+		SKIP(return, "no RXE_HMM_RXE_DEV");
+	list = ibv_get_device_list(&n);
+	ASSERT_NE(NULL, list);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ibv_get_device_name(list[i]), name))
+			continue;
+		/* bound, by librxe, and not by us */
+		EXPECT_FALSE(rxe_hmmdv_is_supported(list[i]));
+		ctx = ibv_open_device(list[i]);
+	}
+	ibv_free_device_list(list);
+	ASSERT_NE(NULL, ctx);
+	pd = ibv_alloc_pd(ctx);
+	ASSERT_NE(NULL, pd);
+	mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	mr = ibv_reg_mr(pd, mem, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
+	ASSERT_NE(NULL, mr);
+
+	errno = 0;
+	EXPECT_EQ(NULL, rxe_hmmdv_reg_mr(pd, mem, MR_LEN, 0, ODP_RW, NULL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_mr_counters(mr, &c, sizeof(c)));
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_dev_counters(ctx, &d, sizeof(d)));
+	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+						  0, NULL, 0, 0));
+
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	EXPECT_EQ(0, ibv_dealloc_pd(pd));
+	EXPECT_EQ(0, ibv_close_device(ctx));
+	munmap(mem, MR_LEN);
+}
+
+/* Is device @name in @list, and bound by this provider? 0 if absent. */
+static int bound_by_us(struct ibv_device **list, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			return rxe_hmmdv_is_supported(list[i]) ? 1 : -1;
+	return 0;
+}
+
+/*
+ * Every rxe_hmm device is ours whatever its name, rdma_rxe's is librxe's,
+ * and all of them open.
+ */
+TEST(binding)
+{
+	char *ours = getenv("RXE_HMM_BIND_DEVS"), *name, *save;
+	const char *rxe = getenv("RXE_HMM_RXE_DEV");
+	struct ibv_device **list;
+	int i, n;
+
+	if (!ours || !rxe)
+		SKIP(return, "no RXE_HMM_BIND_DEVS or RXE_HMM_RXE_DEV");
+	list = ibv_get_device_list(&n);
+	ASSERT_NE(NULL, list);
+	ours = strdup(ours);
+	for (name = strtok_r(ours, " ", &save); name;
+	     name = strtok_r(NULL, " ", &save)) {
+		TH_LOG("%s", name);
+		EXPECT_EQ(1, bound_by_us(list, n, name));
+	}
+	free(ours);
+	EXPECT_EQ(-1, bound_by_us(list, n, rxe));
+	for (i = 0; i < n; i++) {
+		struct ibv_context *ctx = ibv_open_device(list[i]);
+
+		EXPECT_NE(NULL, ctx);
+		if (ctx)
+			EXPECT_EQ(0, ibv_close_device(ctx));
+	}
+	ibv_free_device_list(list);
+}
+
+TEST_HARNESS_MAIN
