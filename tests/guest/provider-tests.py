@@ -8,10 +8,13 @@ classes) run on an rxe_hmm device in loopback whose migrate_policy is
 handing the dv calls a foreign object. The binding case also gets two more
 rxe_hmm devices: one named like an rxe device (which librxe would take by
 name) and one named like neither. The rdma_rxe device lives in namespace
-b, as two rxe drivers cannot share a namespace's RoCE UDP port.
+b, as two rxe drivers cannot share a namespace's RoCE UDP port. The ABI
+cases load our provider built for the neighbouring ABI revisions.
 """
 
 import os
+import re
+import subprocess
 import sys
 import unittest
 from importlib.machinery import SourceFileLoader
@@ -23,6 +26,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PYVERBS_TESTS = os.path.join(os.path.dirname(HERE), "provider", "test_rxe_hmmdv.py")
 
 SKIP = 77
+
+
+REFUSED = re.compile(r"Driver rxe_hmm does not support the kernel ABI of (\d+) "
+                     r"\(supports (\d+) to \2\) for device \S*/(\S+)$", re.M)
+
+
+def abi_mismatch(devs):
+    """The provider built for the ABI revision before ours and the one
+    after (scripts/build-tests.sh), each loaded before the real one:
+    libibverbs must refuse it every rxe_hmm device, saying why, and the
+    real provider must still bind them all."""
+    status = 0
+    for rev in ("prev", "next"):
+        drv = os.path.join(os.environ["RXE_HMM_TESTS"], f"librxe_hmm_abi_{rev}")
+        p = subprocess.run(["ibv_devices"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, RDMAV_DRIVERS=drv))
+        print(p.stdout + p.stderr)
+        refused = {m.group(3) for m in REFUSED.finditer(p.stderr)
+                   if m.group(1) != m.group(2)}
+        listed = set(p.stdout.split())
+        missing = [d for d in devs if d not in refused or d not in listed]
+        ok = p.returncode == 0 and not missing
+        record_case(f"provider-tests/abi-{rev}", "pass" if ok else "fail",
+                    message="" if ok else
+                    f"exit {p.returncode}; not refused or not listed: {missing}")
+        status |= not ok
+    return status
 
 
 def run_pyverbs(dev):
@@ -58,6 +89,7 @@ def main():
                    RXE_HMM_BIND_DEVS=f"{dev} rxe_lookalike hmm_other")
         prog = os.path.join(os.environ["RXE_HMM_TESTS"], "dv_test")
         status = run_tap([prog], "provider-tests/dv", env=env)
+        status |= abi_mismatch([dev, "rxe_lookalike", "hmm_other"])
         return status | run_pyverbs(dev)
     finally:
         teardown_net()
