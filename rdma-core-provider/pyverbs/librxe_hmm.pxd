@@ -36,7 +36,14 @@ cdef extern from 'infiniband/rxe_hmmdv.h':
         uint64_t migrated_thps
 
     cdef struct rxe_hmmdv_dev_counters:
-        rxe_hmmdv_odp_counters odp
+        uint64_t odp_faults
+        uint64_t odp_faulted_pages
+        uint64_t odp_invalidations
+        uint64_t odp_invalidated_pages
+        uint64_t odp_prefetches
+        uint64_t odp_mapped_pages
+        uint64_t odp_migrated_pages
+        uint64_t odp_migrated_thps
         uint64_t devmem_cpu_fault_pages
         uint64_t devmem_evicted_pages
         uint64_t devmem_teardown_pages

@@ -48,12 +48,14 @@ def query_dev_counters(Context ctx not None):
     rc = dv.rxe_hmmdv_query_dev_counters(ctx.context, &c, sizeof(c))
     if rc:
         raise PyverbsRDMAError('Failed to query rxe_hmm device counters', rc)
-    counters = _odp_dict(&c.odp)
-    counters.update(zip(DEVMEM_COUNTERS, (c.devmem_cpu_fault_pages,
-                                          c.devmem_evicted_pages,
-                                          c.devmem_teardown_pages,
-                                          c.devmem_used_pages)))
-    return counters
+    # the ODP counters under the MR's names, then the device memory's
+    return dict(zip(ODP_COUNTERS + DEVMEM_COUNTERS,
+                    (c.odp_faults, c.odp_faulted_pages, c.odp_invalidations,
+                     c.odp_invalidated_pages, c.odp_prefetches,
+                     c.odp_mapped_pages, c.odp_migrated_pages,
+                     c.odp_migrated_thps, c.devmem_cpu_fault_pages,
+                     c.devmem_evicted_pages, c.devmem_teardown_pages,
+                     c.devmem_used_pages)))
 
 
 def advise_mr(PD pd not None, advice, uint32_t flags, sg_list not None,

@@ -64,8 +64,16 @@ struct rxe_hmmdv_odp_counters {
 	uint64_t migrated_thps;
 };
 
+/* the ODP counters summed over the device's MRs, then its memory */
 struct rxe_hmmdv_dev_counters {
-	struct rxe_hmmdv_odp_counters odp;
+	uint64_t odp_faults;
+	uint64_t odp_faulted_pages;
+	uint64_t odp_invalidations;
+	uint64_t odp_invalidated_pages;
+	uint64_t odp_prefetches;
+	uint64_t odp_mapped_pages;
+	uint64_t odp_migrated_pages;
+	uint64_t odp_migrated_thps;
 	uint64_t devmem_cpu_fault_pages;
 	uint64_t devmem_evicted_pages;
 	uint64_t devmem_teardown_pages;

@@ -155,7 +155,7 @@ TEST_F(dv, advise_migrate)
 	EXPECT_EQ(2, c.prefetches);
 	EXPECT_EQ(MR_PAGES, c.migrated_pages);
 	ASSERT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d1, sizeof(d1)));
-	EXPECT_EQ(MR_PAGES, d1.odp.migrated_pages - d0.odp.migrated_pages);
+	EXPECT_EQ(MR_PAGES, d1.odp_migrated_pages - d0.odp_migrated_pages);
 	EXPECT_EQ(MR_PAGES, d1.devmem_used_pages - d0.devmem_used_pages);
 
 	/* the device reads what the CPU wrote before the move */

@@ -52,7 +52,7 @@ struct rxe_hmm_reg_mr {
 	__u32 migrate_policy;
 };
 
-/* ODP counters of one MR, or of all MRs of a device */
+/* ODP counters of one MR */
 struct rxe_hmm_odp_counters {
 	__aligned_u64 faults;
 	__aligned_u64 faulted_pages;
@@ -67,8 +67,20 @@ struct rxe_hmm_odp_counters {
 	__aligned_u64 migrated_thps;
 };
 
+/*
+ * Those of a device: the same ODP counters summed over its MRs, then its
+ * device memory. Flat, not nesting the MR's: each structure grows at its
+ * own end.
+ */
 struct rxe_hmm_dev_counters {
-	struct rxe_hmm_odp_counters odp;
+	__aligned_u64 odp_faults;
+	__aligned_u64 odp_faulted_pages;
+	__aligned_u64 odp_invalidations;
+	__aligned_u64 odp_invalidated_pages;
+	__aligned_u64 odp_prefetches;
+	__aligned_u64 odp_mapped_pages;
+	__aligned_u64 odp_migrated_pages;
+	__aligned_u64 odp_migrated_thps;
 	/* device pages moved back to system memory: a CPU touched them */
 	__aligned_u64 devmem_cpu_fault_pages;
 	/* ... device memory was full */
