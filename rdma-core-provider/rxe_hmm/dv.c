@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <ccan/minmax.h>
 #include <infiniband/cmd_ioctl.h>
 #include <rdma/ib_user_ioctl_cmds.h>
 #include <util/compiler.h>
@@ -24,6 +23,15 @@ static_assert(sizeof(struct rxe_hmmdv_odp_counters) ==
 static_assert(offsetof(struct rxe_hmmdv_odp_counters, migrated_thps) ==
 		      offsetof(struct rxe_hmm_odp_counters, migrated_thps),
 	      "odp counters");
+/* two enums, one set of values: compared as ints */
+static_assert((int)RXE_HMMDV_MIGRATE_DEVICE_DEFAULT ==
+			      (int)RXE_HMM_POLICY_DEVICE_DEFAULT &&
+		      (int)RXE_HMMDV_MIGRATE_OFF == (int)RXE_HMM_POLICY_OFF &&
+		      (int)RXE_HMMDV_MIGRATE_ON_FAULT ==
+			      (int)RXE_HMM_POLICY_ON_FAULT &&
+		      (int)RXE_HMMDV_MIGRATE_PREFETCH_ONLY ==
+			      (int)RXE_HMM_POLICY_PREFETCH_ONLY,
+	      "migration policies");
 static_assert(sizeof(struct rxe_hmmdv_dev_counters) ==
 		      sizeof(struct rxe_hmm_dev_counters),
 	      "device counters");
@@ -103,18 +111,14 @@ int rxe_hmmdv_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 }
 
 /*
- * @len is the caller's sizeof: a caller built against a newer header may
- * ask for more than this library knows (zeroed), an older one for less.
+ * @len is the caller's sizeof, at least @from_len: a caller built against
+ * a newer header may ask for more than this library knows (zeroed).
  */
-static int rxe_hmmdv_copy_out(void *to, size_t len, const void *from,
-			      size_t from_len, size_t min_len)
+static void rxe_hmmdv_copy_out(void *to, size_t len, const void *from,
+			       size_t from_len)
 {
-	if (!to || len < min_len)
-		return EINVAL;
-	memcpy(to, from, min(len, from_len));
-	if (len > from_len)
-		memset((char *)to + from_len, 0, len - from_len);
-	return 0;
+	memcpy(to, from, from_len);
+	memset((char *)to + from_len, 0, len - from_len);
 }
 
 int rxe_hmmdv_query_mr_counters(struct ibv_mr *mr,
@@ -136,8 +140,8 @@ int rxe_hmmdv_query_mr_counters(struct ibv_mr *mr,
 	ret = execute_ioctl(mr->context, cmd);
 	if (ret)
 		return ret;
-	return rxe_hmmdv_copy_out(counters, counters_len, &resp, sizeof(resp),
-				  sizeof(resp));
+	rxe_hmmdv_copy_out(counters, counters_len, &resp, sizeof(resp));
+	return 0;
 }
 
 int rxe_hmmdv_query_dev_counters(struct ibv_context *context,
@@ -157,6 +161,6 @@ int rxe_hmmdv_query_dev_counters(struct ibv_context *context,
 	ret = execute_ioctl(context, cmd);
 	if (ret)
 		return ret;
-	return rxe_hmmdv_copy_out(counters, counters_len, &resp, sizeof(resp),
-				  sizeof(resp));
+	rxe_hmmdv_copy_out(counters, counters_len, &resp, sizeof(resp));
+	return 0;
 }

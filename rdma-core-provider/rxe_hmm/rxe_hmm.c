@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ccan/array_size.h>
 #include <util/util.h>
 
 #include "rxe_hmm.h"
@@ -137,18 +136,12 @@ rxe_hmm_alloc_parent_domain(struct ibv_context *context,
 		return NULL;
 	}
 	parent->pd = to_rpd(attr->pd);
+	/*
+	 * Allocators and their context are accepted and not kept: rxe's
+	 * queues are kernel memory mapped into the process, so no provider
+	 * buffer is ever allocated through them.
+	 */
 	atomic_fetch_add(&parent->pd->users, 1);
-	if (attr->comp_mask & IBV_PARENT_DOMAIN_INIT_ATTR_ALLOCATORS) {
-		/*
-		 * Kept for the application's sake; rxe's queues are kernel
-		 * memory mapped into the process, so no provider buffer is
-		 * ever allocated through them.
-		 */
-		parent->alloc = attr->alloc;
-		parent->free = attr->free;
-	}
-	if (attr->comp_mask & IBV_PARENT_DOMAIN_INIT_ATTR_PD_CONTEXT)
-		parent->pd_context = attr->pd_context;
 	ibv_initialize_parent_domain(&parent->ibv_pd, attr->pd);
 	return &parent->ibv_pd;
 }
@@ -174,26 +167,6 @@ static int rxe_hmm_dealloc_pd(struct ibv_pd *ibpd)
 
 /* Memory regions and windows */
 
-static const uint32_t rxe_hmm_policy_uapi[] = {
-	[RXE_HMMDV_MIGRATE_DEVICE_DEFAULT] = RXE_HMM_POLICY_DEVICE_DEFAULT,
-	[RXE_HMMDV_MIGRATE_OFF] = RXE_HMM_POLICY_OFF,
-	[RXE_HMMDV_MIGRATE_ON_FAULT] = RXE_HMM_POLICY_ON_FAULT,
-	[RXE_HMMDV_MIGRATE_PREFETCH_ONLY] = RXE_HMM_POLICY_PREFETCH_ONLY,
-};
-
-/* Fills the driver data of a registration; false for a bad policy. */
-static bool rxe_hmm_fill_reg_mr(struct rxe_hmm_reg_mr *drv,
-				enum rxe_hmmdv_migrate_policy policy)
-{
-	if ((unsigned int)policy >= ARRAY_SIZE(rxe_hmm_policy_uapi))
-		return false;
-	if (policy != RXE_HMMDV_MIGRATE_DEVICE_DEFAULT) {
-		drv->comp_mask = RXE_HMM_REG_MR_MIGRATE_POLICY;
-		drv->migrate_policy = rxe_hmm_policy_uapi[policy];
-	}
-	return true;
-}
-
 struct ibv_mr *rxe_hmm_reg_mr_policy(struct ibv_pd *pd, void *addr,
 				     size_t length, uint64_t hca_va, int access,
 				     enum rxe_hmmdv_migrate_policy policy)
@@ -203,9 +176,13 @@ struct ibv_mr *rxe_hmm_reg_mr_policy(struct ibv_pd *pd, void *addr,
 	struct verbs_mr *vmr;
 	int ret;
 
-	if (!rxe_hmm_fill_reg_mr(&cmd.drv_payload, policy)) {
-		errno = EINVAL;
-		return NULL;
+	/*
+	 * The dv's policies are the uAPI's, value for value; the kernel
+	 * refuses one it does not know.
+	 */
+	if (policy != RXE_HMMDV_MIGRATE_DEVICE_DEFAULT) {
+		cmd.drv_payload.comp_mask = RXE_HMM_REG_MR_MIGRATE_POLICY;
+		cmd.drv_payload.migrate_policy = policy;
 	}
 	vmr = calloc(1, sizeof(*vmr));
 	if (!vmr) {

@@ -61,11 +61,6 @@ struct rxe_hmm_pd {
 	struct rxe_hmm_pd *pd;
 	/* parent domains holding this PD */
 	atomic_int users;
-	void *pd_context;
-	void *(*alloc)(struct ibv_pd *pd, void *pd_context, size_t size,
-		       size_t alignment, uint64_t resource_type);
-	void (*free)(struct ibv_pd *pd, void *pd_context, void *ptr,
-		     uint64_t resource_type);
 };
 
 /* One queue the kernel shares with us: a CQ, a send or a receive queue. */
