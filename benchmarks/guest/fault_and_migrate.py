@@ -27,7 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                 "tests", "guest"))
-from lib import TWO_STEP, has_unified_walk, lib_sh, setup_loopback, \
+from lib import TWO_STEP, has_unified_walk, setup_loopback, \
     teardown_net, write_sysfs  # noqa: E402
 from results import save, summary  # noqa: E402
 
@@ -62,10 +62,9 @@ def run(dev, env, size, iters, policy, two_step):
 
 def main():
     repeats = int(os.environ.get("RXE_HMM_REPEATS", "5"))
-    dev = setup_loopback("rxe_hmm")
+    dev, gid = setup_loopback("rxe_hmm")
     samples = []
     try:
-        gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         env = dict(os.environ, RXE_HMM_DEV=dev, RXE_HMM_GID=gid)
         modes = MODES if has_unified_walk() else MODES[:2]
         # one unmeasured round, so that no mode pays for warm-up

@@ -36,9 +36,11 @@ def setup_veth_pair(link_type, ns=("a", "b"), nets=("198.18.0.1", "198.18.0.2"))
 
 
 def setup_loopback(link_type):
-    """lib.sh's setup_loopback; returns the device's name."""
-    return lib_sh(f'load_link_module {link_type}; setup_loopback {link_type} >&2;'
-                  ' echo "$DEV_LO"')[0]
+    """lib.sh's setup_loopback; returns the device's name and its GID
+    index."""
+    dev, gid = lib_sh(f'load_link_module {link_type}; setup_loopback {link_type} >&2;'
+                      ' echo "$DEV_LO $GID_LO"')
+    return dev, gid
 
 
 def teardown_net(ns=("a", "b")):

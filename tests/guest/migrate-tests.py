@@ -22,10 +22,9 @@ def main():
     if os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm") != "rxe_hmm":
         print("these tests are of rxe_hmm's migration")
         return SKIP
-    dev = setup_loopback("rxe_hmm")
+    dev, gid = setup_loopback("rxe_hmm")
     status = 0
     try:
-        gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         env = dict(os.environ, RXE_HMM_DEV=dev, RXE_HMM_GID=gid)
         prog = os.path.join(os.environ["RXE_HMM_TESTS"], "migrate_test")
         for n, (path, two_step) in enumerate((("unified", "N"), ("two-step", "Y"))):

@@ -42,9 +42,8 @@ def main():
     if os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm") != "rxe_hmm":
         print("these tests are of rxe_hmm's ODP engine")
         return SKIP
-    dev = setup_loopback("rxe_hmm")
+    dev, gid = setup_loopback("rxe_hmm")
     try:
-        gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         write_sysfs(IMPLICIT, "N")
         try:
             noimp_gid = lib_sh("setup_dummy rxe_hmm rxe_hmm_noimp dummy_noimp 198.18.2.1")[0]

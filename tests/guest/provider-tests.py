@@ -73,9 +73,8 @@ def main():
     if os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm") != "rxe_hmm":
         print("these tests are of the rxe_hmm provider")
         return SKIP
-    dev = setup_loopback("rxe_hmm")
+    dev, gid = setup_loopback("rxe_hmm")
     try:
-        gid = lib_sh("gid_index rxe_hmm_lo $NET_LO")[0]
         # rdma_rxe in a namespace of its own: rxe_hmm has the UDP port here
         lib_sh("load_link_module rxe; ip netns add b; "
                "ip -n b link add dummy_rxe type dummy; "

@@ -85,7 +85,7 @@ def main():
 
     link_type = os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm")
     must_pass = MUST_PASS.get(link_type, set())
-    dev = setup_loopback(link_type)
+    dev, _ = setup_loopback(link_type)
     try:
         suite = load_suite(dev)
         runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
