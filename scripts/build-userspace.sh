@@ -29,7 +29,6 @@ build_rdma_core() {
 	local ver orig key
 	read_pin rdma-core ver orig
 	key=$(content_hash "$orig" "recipe $RECIPE" \
-		"$RXE_HMM_TOP"/rdma-core-provider/integrate \
 		"$RXE_HMM_TOP"/kernel/include/uapi/rdma/rxe_hmm-abi.h \
 		$(find "$RXE_HMM_TOP"/rdma-core-provider -type f | sort))
 	RDMA_CORE=$RXE_HMM_CACHE/rdma-core/$ver-$key
