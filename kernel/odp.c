@@ -47,6 +47,11 @@ module_param(odp_access_delay_ms, uint, 0644);
 MODULE_PARM_DESC(odp_access_delay_ms,
 		 "Debug: sleep this long inside every ODP access, after its pages were looked up (default 0)");
 
+static bool invalidate_one_pass;
+module_param(invalidate_one_pass, bool, 0644);
+MODULE_PARM_DESC(invalidate_one_pass,
+		 "Debug: wait for an MR's accesses in pass 1 of an invalidation, as a one-pass notifier does (default N)");
+
 #ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
 static bool migrate_two_step;
 module_param(migrate_two_step, bool, 0644);
@@ -81,7 +86,7 @@ static void rxe_odp_count(struct rxe_odp *odp, enum rxe_hmm_counters idx,
 	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 
 	BUILD_BUG_ON(ARRAY_SIZE(odp->counters) != RXE_HMM_NUM_MR_COUNTERS);
-	atomic64_add(n, &odp->counters[idx]);
+	atomic64_add(n, &odp->counters[rxe_hmm_odp_index(idx)]);
 	atomic64_add(n, &rxe->hmm.counters[idx]);
 }
 
@@ -250,6 +255,7 @@ static int rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 			   struct rxe_odp_migration *m)
 {
 	struct migrate_vma *args = &m->args;
+	u64 t0 = ktime_get_ns();
 	int err;
 
 	args->vma = vma;
@@ -279,6 +285,9 @@ static int rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 		migrate_vma_pages(args);
 		rxe_odp_migrate_result(odp, m, range->hmm_pfns);
 		migrate_vma_finalize(args);
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATIONS, 1);
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_MIGRATE_NS,
+			      ktime_get_ns() - t0);
 	}
 out:
 	WRITE_ONCE(odp->migrator, NULL);
@@ -309,6 +318,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
 	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
+	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
 	unsigned long *pfns;
 	int err;
@@ -424,6 +434,7 @@ again:
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, added);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULT_NS, ktime_get_ns() - t0);
 
 out_unlock:
 	if (migrate) {
@@ -635,8 +646,10 @@ static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
 	struct rxe_odp_finish *finish =
 		container_of(f, struct rxe_odp_finish, base);
 	struct rxe_odp *odp = finish->odp;
+	u64 t0 = ktime_get_ns();
 
 	rxe_odp_table_wait(&odp->table);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS, ktime_get_ns() - t0);
 	if (finish == &odp->finish)
 		clear_bit_unlock(0, &odp->finish_busy);
 	else
@@ -648,17 +661,17 @@ static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
  * for accesses already in flight to pass 2, so that the mm waits for all
  * its notifiers at once rather than for each in turn.
  */
-static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
+static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 				     const struct mmu_notifier_range *range,
 				     unsigned long cur_seq,
-				     struct mmu_interval_notifier_finish **f)
+				     struct mmu_interval_notifier_finish **f,
+				     bool *own)
 {
-	struct rxe_odp *odp = container_of(mni, struct rxe_odp, notifier);
+	struct mmu_interval_notifier *mni = &odp->notifier;
 	unsigned long start = max(range->start, odp->start);
 	unsigned long end = min(range->end, odp->end);
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
-	bool own;
 
 	/*
 	 * Our own migration, from the task migrating for this MR: its pages
@@ -667,12 +680,12 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	 * no other fault of this MR runs meanwhile (migrate_sem). Another
 	 * MR's migration, a CPU fault or an eviction is foreign.
 	 */
-	own = range->event == MMU_NOTIFY_MIGRATE &&
+	*own = range->event == MMU_NOTIFY_MIGRATE &&
 	      range->owner == odp->mr->ibmr.device &&
 	      READ_ONCE(odp->migrator) == current;
 
 	spin_lock(&odp->table.lock);
-	if (!own)
+	if (!*own)
 		mmu_interval_set_seq(mni, cur_seq);
 	/* the mm is going away: fence the MR for good (seeds/004) */
 	if (range->event == MMU_NOTIFY_RELEASE)
@@ -680,11 +693,11 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	cleared = rxe_odp_table_clear(&odp->table, start, end);
 	spin_unlock(&odp->table.lock);
 
-	if (!own)
+	if (!*own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
 	if (!cleared)
 		return true;
-	if (!own)
+	if (!*own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
 
@@ -693,6 +706,11 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	/* Cannot wait here, and pass 2 runs in this same context. */
 	if (!mmu_notifier_range_blockable(range))
 		return false;
+	/* the debug knob: what every notifier did before the two passes */
+	if (READ_ONCE(invalidate_one_pass)) {
+		rxe_odp_table_wait(&odp->table);
+		return true;
+	}
 
 	if (!test_and_set_bit_lock(0, &odp->finish_busy)) {
 		finish = &odp->finish;
@@ -707,6 +725,23 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	finish->odp = odp;
 	*f = &finish->base;
 	return true;
+}
+
+static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
+				     const struct mmu_notifier_range *range,
+				     unsigned long cur_seq,
+				     struct mmu_interval_notifier_finish **f)
+{
+	struct rxe_odp *odp = container_of(mni, struct rxe_odp, notifier);
+	u64 t0 = ktime_get_ns();
+	bool ret, own;
+
+	ret = rxe_odp_invalidate_clear(odp, range, cur_seq, f, &own);
+	/* the time of the invalidations counted, as ODP_INVALIDATIONS */
+	if (!own)
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS,
+			      ktime_get_ns() - t0);
+	return ret;
 }
 
 VISIBLE_IF_KUNIT const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
@@ -999,6 +1034,7 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 {
 	struct rxe_odp *odp = to_odp(to_rmr(ibmr));
 	struct nlattr *table;
+	u64 value;
 	int i;
 
 	if (!odp)
@@ -1006,9 +1042,12 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 	table = nla_nest_start(msg, RDMA_NLDEV_ATTR_STAT_HWCOUNTERS);
 	if (!table)
 		return -EMSGSIZE;
-	for (i = 0; i < RXE_HMM_NUM_MR_COUNTERS; i++) {
+	for (i = 0; i < RXE_HMM_NUM_COUNTERS; i++) {
+		if (rxe_hmm_is_devmem_counter(i))
+			continue;
+		value = atomic64_read(&odp->counters[rxe_hmm_odp_index(i)]);
 		if (rdma_nl_stat_hwcounter_entry(msg, rxe_hmm_counter_name(i),
-						 atomic64_read(&odp->counters[i]))) {
+						 value)) {
 			nla_nest_cancel(msg, table);
 			return -EMSGSIZE;
 		}

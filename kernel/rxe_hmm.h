@@ -11,7 +11,12 @@
 #include <linux/atomic.h>
 #include <linux/rwsem.h>
 
-/* in the order of struct rxe_hmm_dev_counters (rdma/rxe_hmm-abi.h) */
+/*
+ * In the order of struct rxe_hmm_dev_counters (rdma/rxe_hmm-abi.h): the
+ * ODP counters of the first version, the device memory's, then the ODP
+ * counters added since. The ODP ones are also kept per MR, in the order
+ * of struct rxe_hmm_odp_counters (rxe_hmm_odp_index()).
+ */
 enum rxe_hmm_counters {
 	RXE_HMM_CNT_ODP_FAULTS,
 	RXE_HMM_CNT_ODP_FAULTED_PAGES,
@@ -24,18 +29,41 @@ enum rxe_hmm_counters {
 	RXE_HMM_CNT_ODP_MIGRATED_PAGES,
 	/* ... of which moved as one PMD-sized unit, counted per unit */
 	RXE_HMM_CNT_ODP_MIGRATED_THPS,
-	/* the counters above are also kept per MR; these only per device */
-	RXE_HMM_NUM_MR_COUNTERS,
 	/* device pages moved back to system memory: a CPU touched them */
-	RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES = RXE_HMM_NUM_MR_COUNTERS,
+	RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES,
 	/* ... device memory was full */
 	RXE_HMM_CNT_DEVMEM_EVICTED_PAGES,
 	/* ... device memory was resized or removed */
 	RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES,
 	/* a level: device pages holding data now */
 	RXE_HMM_CNT_DEVMEM_USED_PAGES,
+	/* nanoseconds spent in the faults counted by ODP_FAULTS */
+	RXE_HMM_CNT_ODP_FAULT_NS,
+	/* faults that moved pages, and the nanoseconds they spent moving */
+	RXE_HMM_CNT_ODP_MIGRATIONS,
+	RXE_HMM_CNT_ODP_MIGRATE_NS,
+	/* nanoseconds spent in both passes of invalidations */
+	RXE_HMM_CNT_ODP_INVALIDATE_NS,
 	RXE_HMM_NUM_COUNTERS
 };
+
+#define RXE_HMM_NUM_DEVMEM_COUNTERS					\
+	(RXE_HMM_CNT_DEVMEM_USED_PAGES - RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES + 1)
+#define RXE_HMM_NUM_MR_COUNTERS						\
+	(RXE_HMM_NUM_COUNTERS - RXE_HMM_NUM_DEVMEM_COUNTERS)
+
+static inline bool rxe_hmm_is_devmem_counter(enum rxe_hmm_counters idx)
+{
+	return idx >= RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES &&
+	       idx <= RXE_HMM_CNT_DEVMEM_USED_PAGES;
+}
+
+/* Where an ODP counter sits in an MR's counters */
+static inline unsigned int rxe_hmm_odp_index(enum rxe_hmm_counters idx)
+{
+	return idx < RXE_HMM_CNT_DEVMEM_CPU_FAULT_PAGES ? idx :
+	       idx - RXE_HMM_NUM_DEVMEM_COUNTERS;
+}
 
 /*
  * Their descriptors, appended to rxe's own in rxe_hw_counters.c; per MR
@@ -65,7 +93,15 @@ enum rxe_hmm_counters {
 	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES].name = \
 		"devmem_teardown_pages",				\
 	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_DEVMEM_USED_PAGES].name =	\
-		"devmem_used_pages",
+		"devmem_used_pages",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_FAULT_NS].name =		\
+		"odp_fault_ns",						\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MIGRATIONS].name =	\
+		"odp_migrations",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_MIGRATE_NS].name =	\
+		"odp_migrate_ns",					\
+	[RXE_NUM_OF_COUNTERS + RXE_HMM_CNT_ODP_INVALIDATE_NS].name =	\
+		"odp_invalidate_ns",
 
 const char *rxe_hmm_counter_name(enum rxe_hmm_counters idx);
 

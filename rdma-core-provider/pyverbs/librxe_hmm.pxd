@@ -34,6 +34,10 @@ cdef extern from 'infiniband/rxe_hmmdv.h':
         uint64_t mapped_pages
         uint64_t migrated_pages
         uint64_t migrated_thps
+        uint64_t fault_ns
+        uint64_t migrations
+        uint64_t migrate_ns
+        uint64_t invalidate_ns
 
     cdef struct rxe_hmmdv_dev_counters:
         uint64_t odp_faults
@@ -48,6 +52,10 @@ cdef extern from 'infiniband/rxe_hmmdv.h':
         uint64_t devmem_evicted_pages
         uint64_t devmem_teardown_pages
         uint64_t devmem_used_pages
+        uint64_t odp_fault_ns
+        uint64_t odp_migrations
+        uint64_t odp_migrate_ns
+        uint64_t odp_invalidate_ns
 
     bool rxe_hmmdv_is_supported(v.ibv_device *device)
     v.ibv_mr *rxe_hmmdv_reg_mr(v.ibv_pd *pd, void *addr, size_t length,

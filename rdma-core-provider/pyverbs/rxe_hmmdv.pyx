@@ -25,7 +25,8 @@ ADVISE_MR_MIGRATE = dv.RXE_HMMDV_ADVISE_MR_MIGRATE
 
 ODP_COUNTERS = ('faults', 'faulted_pages', 'invalidations',
                 'invalidated_pages', 'prefetches', 'mapped_pages',
-                'migrated_pages', 'migrated_thps')
+                'migrated_pages', 'migrated_thps', 'fault_ns', 'migrations',
+                'migrate_ns', 'invalidate_ns')
 DEVMEM_COUNTERS = ('devmem_cpu_fault_pages', 'devmem_evicted_pages',
                    'devmem_teardown_pages', 'devmem_used_pages')
 
@@ -39,7 +40,9 @@ cdef _odp_dict(dv.rxe_hmmdv_odp_counters *c):
     return dict(zip(ODP_COUNTERS, (c.faults, c.faulted_pages, c.invalidations,
                                    c.invalidated_pages, c.prefetches,
                                    c.mapped_pages, c.migrated_pages,
-                                   c.migrated_thps)))
+                                   c.migrated_thps, c.fault_ns,
+                                   c.migrations, c.migrate_ns,
+                                   c.invalidate_ns)))
 
 
 def query_dev_counters(Context ctx not None):
@@ -53,9 +56,10 @@ def query_dev_counters(Context ctx not None):
                     (c.odp_faults, c.odp_faulted_pages, c.odp_invalidations,
                      c.odp_invalidated_pages, c.odp_prefetches,
                      c.odp_mapped_pages, c.odp_migrated_pages,
-                     c.odp_migrated_thps, c.devmem_cpu_fault_pages,
-                     c.devmem_evicted_pages, c.devmem_teardown_pages,
-                     c.devmem_used_pages)))
+                     c.odp_migrated_thps, c.odp_fault_ns, c.odp_migrations,
+                     c.odp_migrate_ns, c.odp_invalidate_ns,
+                     c.devmem_cpu_fault_pages, c.devmem_evicted_pages,
+                     c.devmem_teardown_pages, c.devmem_used_pages)))
 
 
 def advise_mr(PD pd not None, advice, uint32_t flags, sg_list not None,

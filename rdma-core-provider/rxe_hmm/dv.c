@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ccan/minmax.h>
 #include <infiniband/cmd_ioctl.h>
 #include <rdma/ib_user_ioctl_cmds.h>
 #include <util/compiler.h>
+#include <util/util.h>
 
 #include "rxe_hmm.h"
 
@@ -20,8 +22,8 @@
 static_assert(sizeof(struct rxe_hmmdv_odp_counters) ==
 		      sizeof(struct rxe_hmm_odp_counters),
 	      "odp counters");
-static_assert(offsetof(struct rxe_hmmdv_odp_counters, migrated_thps) ==
-		      offsetof(struct rxe_hmm_odp_counters, migrated_thps),
+static_assert(offsetof(struct rxe_hmmdv_odp_counters, invalidate_ns) ==
+		      offsetof(struct rxe_hmm_odp_counters, invalidate_ns),
 	      "odp counters");
 /* two enums, one set of values: compared as ints */
 static_assert((int)RXE_HMMDV_MIGRATE_DEVICE_DEFAULT ==
@@ -35,8 +37,8 @@ static_assert((int)RXE_HMMDV_MIGRATE_DEVICE_DEFAULT ==
 static_assert(sizeof(struct rxe_hmmdv_dev_counters) ==
 		      sizeof(struct rxe_hmm_dev_counters),
 	      "device counters");
-static_assert(offsetof(struct rxe_hmmdv_dev_counters, devmem_used_pages) ==
-		      offsetof(struct rxe_hmm_dev_counters, devmem_used_pages),
+static_assert(offsetof(struct rxe_hmmdv_dev_counters, odp_invalidate_ns) ==
+		      offsetof(struct rxe_hmm_dev_counters, odp_invalidate_ns),
 	      "device counters");
 
 bool rxe_hmmdv_is_supported(struct ibv_device *device)
@@ -111,14 +113,24 @@ int rxe_hmmdv_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 }
 
 /*
- * @len is the caller's sizeof, at least @from_len: a caller built against
- * a newer header may ask for more than this library knows (zeroed).
+ * The first versions of the counter structures: the least a caller built
+ * against an older header passes.
+ */
+#define RXE_HMMDV_ODP_COUNTERS_V1                                              \
+	offsetofend(struct rxe_hmmdv_odp_counters, migrated_thps)
+#define RXE_HMMDV_DEV_COUNTERS_V1                                              \
+	offsetofend(struct rxe_hmmdv_dev_counters, devmem_used_pages)
+
+/*
+ * @len is the caller's sizeof: older callers get the fields they know,
+ * newer ones have what this library does not know zeroed.
  */
 static void rxe_hmmdv_copy_out(void *to, size_t len, const void *from,
 			       size_t from_len)
 {
-	memcpy(to, from, from_len);
-	memset((char *)to + from_len, 0, len - from_len);
+	memcpy(to, from, min(len, from_len));
+	if (len > from_len)
+		memset((char *)to + from_len, 0, len - from_len);
 }
 
 int rxe_hmmdv_query_mr_counters(struct ibv_mr *mr,
@@ -132,7 +144,7 @@ int rxe_hmmdv_query_mr_counters(struct ibv_mr *mr,
 
 	if (!mr || !rxe_hmmdv_ctx(mr->context))
 		return EOPNOTSUPP;
-	if (!counters || counters_len < sizeof(resp))
+	if (!counters || counters_len < RXE_HMMDV_ODP_COUNTERS_V1)
 		return EINVAL;
 	fill_attr_in_obj(cmd, RXE_HMM_ATTR_MR_QUERY_COUNTERS_HANDLE,
 			 mr->handle);
@@ -155,7 +167,7 @@ int rxe_hmmdv_query_dev_counters(struct ibv_context *context,
 
 	if (!rxe_hmmdv_ctx(context))
 		return EOPNOTSUPP;
-	if (!counters || counters_len < sizeof(resp))
+	if (!counters || counters_len < RXE_HMMDV_DEV_COUNTERS_V1)
 		return EINVAL;
 	fill_attr_out_ptr(cmd, RXE_HMM_ATTR_QUERY_COUNTERS_RESP, &resp);
 	ret = execute_ioctl(context, cmd);

@@ -62,6 +62,10 @@ struct rxe_hmmdv_odp_counters {
 	uint64_t mapped_pages;
 	uint64_t migrated_pages;
 	uint64_t migrated_thps;
+	uint64_t fault_ns;
+	uint64_t migrations;
+	uint64_t migrate_ns;
+	uint64_t invalidate_ns;
 };
 
 /* the ODP counters summed over the device's MRs, then its memory */
@@ -78,6 +82,10 @@ struct rxe_hmmdv_dev_counters {
 	uint64_t devmem_evicted_pages;
 	uint64_t devmem_teardown_pages;
 	uint64_t devmem_used_pages;
+	uint64_t odp_fault_ns;
+	uint64_t odp_migrations;
+	uint64_t odp_migrate_ns;
+	uint64_t odp_invalidate_ns;
 };
 
 int rxe_hmmdv_query_mr_counters(struct ibv_mr *mr,

@@ -109,6 +109,11 @@ TEST_F(dv, policy_at_registration)
 	EXPECT_LE(1, c.faults);
 	EXPECT_EQ(MR_PAGES, c.migrated_pages);
 	EXPECT_EQ(MR_PAGES, c.mapped_pages);
+	/* the engine timed its faults and the migrations inside them */
+	EXPECT_LE(1, c.migrations);
+	EXPECT_LE(c.migrations, c.faults);
+	EXPECT_LT(0, c.migrate_ns);
+	EXPECT_LE(c.migrate_ns, c.fault_ns);
 	/* the CPU reads them back: every byte as written */
 	EXPECT_EQ(0, memcmp(self->mem, self->expect, MR_LEN));
 
@@ -116,6 +121,9 @@ TEST_F(dv, policy_at_registration)
 	c = mr_counters(_metadata, dflt);
 	EXPECT_LE(1, c.faults);
 	EXPECT_EQ(0, c.migrated_pages);
+	EXPECT_EQ(0, c.migrations);
+	EXPECT_EQ(0, c.migrate_ns);
+	EXPECT_LT(0, c.fault_ns);
 	EXPECT_EQ(0, memcmp(other, self->expect, MR_LEN));
 
 	EXPECT_EQ(0, ibv_dereg_mr(on));
@@ -280,9 +288,19 @@ TEST_F(dv, bad_arguments)
 
 	/* counters */
 	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(mr, NULL, sizeof(c)));
-	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(mr, &c, sizeof(c) - 1));
+	/* 64 bytes: the structure's first version, up to migrated_thps */
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_mr_counters(mr, &c, 63));
+	memset(&c, 0xff, sizeof(c));
+	EXPECT_EQ(0, rxe_hmmdv_query_mr_counters(mr, &c, 64));
+	EXPECT_EQ(0, c.migrated_pages);
+	/* an older caller's structure ends there: nothing written beyond */
+	EXPECT_EQ(UINT64_MAX, c.fault_ns);
 	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_mr_counters(NULL, &c, sizeof(c)));
 	EXPECT_EQ(EINVAL, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d, 8));
+	EXPECT_EQ(EINVAL, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d, 95));
+	memset(&d, 0xff, sizeof(d));
+	EXPECT_EQ(0, rxe_hmmdv_query_dev_counters(self->r.v.ctx, &d, 96));
+	EXPECT_EQ(UINT64_MAX, d.odp_fault_ns);
 	EXPECT_EQ(EOPNOTSUPP, rxe_hmmdv_query_dev_counters(NULL, &d, sizeof(d)));
 	/* a pinned MR has no ODP counters */
 	pinned = ibv_reg_mr(pd, self->expect, MR_LEN, IBV_ACCESS_LOCAL_WRITE);

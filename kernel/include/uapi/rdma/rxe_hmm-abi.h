@@ -65,6 +65,13 @@ struct rxe_hmm_odp_counters {
 	__aligned_u64 migrated_pages;
 	/* ... of which moved as one PMD-sized unit, counted per unit */
 	__aligned_u64 migrated_thps;
+	/* nanoseconds spent in the faults counted by @faults */
+	__aligned_u64 fault_ns;
+	/* faults that moved pages, and the nanoseconds they spent moving */
+	__aligned_u64 migrations;
+	__aligned_u64 migrate_ns;
+	/* nanoseconds spent in both passes of invalidations */
+	__aligned_u64 invalidate_ns;
 };
 
 /*
@@ -89,6 +96,11 @@ struct rxe_hmm_dev_counters {
 	__aligned_u64 devmem_teardown_pages;
 	/* a level: device pages holding data now */
 	__aligned_u64 devmem_used_pages;
+	/* the ODP counters added since, as in struct rxe_hmm_odp_counters */
+	__aligned_u64 odp_fault_ns;
+	__aligned_u64 odp_migrations;
+	__aligned_u64 odp_migrate_ns;
+	__aligned_u64 odp_invalidate_ns;
 };
 
 /*
