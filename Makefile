@@ -1,6 +1,8 @@
 # rxe-hmm: soft-RoCE with HMM-based on-demand paging.
 #
-#   make run       main job: boots the benchmark guest, prints the perftest table
+#   make run       main job: boots the benchmark guest, runs the default
+#                  benchmark set, prints its tables and writes its plots
+#   make bench     the full benchmark set, 5 repeats
 #   make check     tests: boots the test guest, runs tests/suite
 #   make deps      installs packages and fetches the pinned inputs
 #   make lint      checkpatch --strict, W=1 and sparse on our kernel code
@@ -12,7 +14,7 @@
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel bench-kernel module userspace check lint baseline run clean
+.PHONY: all deps kernel bench-kernel module userspace check lint baseline run bench clean
 
 all: module userspace
 
@@ -41,7 +43,10 @@ baseline: deps
 	@tests/baseline/update
 
 run: deps
-	@benchmarks/perftest-table
+	@benchmarks/run
+
+bench: deps
+	@benchmarks/run --full
 
 clean:
 	rm -rf results

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the C test programs of tests/ (and benchmarks/fault_migrate_lat)
+# Builds the C test programs of tests/ and the C benchmarks of benchmarks/src/
 # against the pinned rdma-core build and the kernel tree's kselftest
 # harness.
 #
@@ -19,7 +19,7 @@ cd "$RXE_HMM_TOP"
 # The provider and its uAPI, which the ABI-revision builds below compile,
 # are in the rdma-core build's key, hence in $rdma.
 mapfile -t sources < <(git ls-files -co --exclude-standard tests/odp tests/provider \
-	benchmarks/*.c | sort)
+	benchmarks/src | sort)
 key=$(content_hash "$rdma" "$KERNEL_PKG_VERSION" "${sources[@]}" "recipe $RECIPE")
 out=$RXE_HMM_CACHE/tests/$key
 if [ -f "$out/done" ]; then
@@ -30,8 +30,7 @@ rm -rf "$out"
 mkdir -p "$out"
 log "building the C tests"
 # Each program is its main file plus the shared verbs helpers.
-for main in tests/odp/odp_test.c tests/odp/interop.c \
-	tests/odp/migrate_test.c benchmarks/fault_migrate_lat.c; do
+for main in tests/odp/odp_test.c tests/odp/interop.c tests/odp/migrate_test.c; do
 	ccache gcc -O2 -g -Wall -Werror -I"$rdma/include" -I"$harness" \
 		-Itests/odp -o "$out/$(basename "$main" .c)" "$main" \
 		tests/odp/verbs.c tests/odp/rdma.c \
@@ -42,6 +41,13 @@ ccache gcc -O2 -g -Wall -Werror -I"$rdma/include" -I"$harness" -Itests/odp \
 	-o "$out/dv_test" tests/provider/dv_test.c tests/odp/verbs.c \
 	tests/odp/rdma.c -L"$rdma/lib" -Wl,-rpath,"$rdma/lib" -lrxe_hmm \
 	-libverbs -lpthread
+# The benchmarks read the engine's counters through them too.
+for main in benchmarks/src/fault_migrate_lat.c benchmarks/src/invalidate_lat.c; do
+	ccache gcc -O2 -g -Wall -Werror -I"$rdma/include" -Itests/odp \
+		-o "$out/$(basename "$main" .c)" "$main" benchmarks/src/pair.c \
+		tests/odp/verbs.c -L"$rdma/lib" -Wl,-rpath,"$rdma/lib" -lrxe_hmm \
+		-libverbs -lpthread
+done
 # The provider as the ABI revisions before and after ours would build it:
 # provider-tests loads each beside the real one and expects it to refuse
 # our devices, for the version, and to leave them to the real one.

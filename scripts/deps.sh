@@ -18,6 +18,8 @@ PACKAGES=(
 	autoconf automake libtool libpci-dev
 	# the provider's style check (rdma-core's .clang-format)
 	clang-format
+	# the benchmarks' plots (benchmarks/report.py)
+	gnuplot-nox
 )
 
 install_packages() {

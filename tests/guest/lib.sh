@@ -9,7 +9,7 @@ export PATH=$RXE_HMM_RDMA_CORE/bin${RXE_HMM_PERFTEST:+:$RXE_HMM_PERFTEST}:$PATH
 
 # The RFC 2544 benchmarking range: test hosts that exist only in this guest.
 # setup_veth_pair's namespaces and addresses; a caller that keeps two
-# pairs at once (benchmarks/guest/odp_vs_rxe.py) sets others.
+# pairs at once (benchmarks/guest/bench.py) sets others.
 NS_A=${NS_A:-a}
 NS_B=${NS_B:-b}
 NET_A=${NET_A:-198.18.0.1}

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Fault-and-migrate latency: one hmm_range_fault() walk versus two.
 
-Runs in the guest (see benchmarks/migrate-on-fault), against lib/test_hmm.ko
-of the booted kernel, which carries our mm series. For each case the
+The "walk" part of benchmarks/guest/bench.py, against lib/test_hmm.ko of
+the booted kernel, which carries our mm series. For each case the
 HMM_DMIRROR_MIGRATE_ON_FAULT ioctl migrates a freshly populated range into
 the dmirror device's memory, either with the unified walk (hmm_range_fault()
 with HMM_PFN_REQ_MIGRATE, then migrate_hmm_range_setup()) or with
@@ -11,9 +11,7 @@ inside the ioctl: "collect" is faulting and collecting (through the unmap
 step), "total" the whole migration including the copy.
 
 Each repetition runs both ways in ABBA order (unified first in even
-repetitions). Prints a Markdown table of medians (min-max) in microseconds
-and the ratio two walks / unified (above 1: the unified walk is faster),
-and writes the samples to $RXE_HMM_RESULTS/migrate-on-fault.json.
+repetitions).
 """
 
 import ctypes
@@ -22,9 +20,7 @@ import mmap
 import os
 import struct
 import subprocess
-import sys
 
-from results import save, summary
 
 PAGE = mmap.PAGESIZE
 PMD = 2 << 20
@@ -97,8 +93,8 @@ def migrate_once(fd, pages, thp, populate, flags):
 
 
 
-def main():
-    repeats = int(os.environ.get("RXE_HMM_REPEATS", "5"))
+def measure(repeats):
+    """Every case both ways, REPEATS times; the samples."""
     subprocess.run(["modprobe", "test_hmm"], check=True)
     samples = []
     try:
@@ -118,29 +114,4 @@ def main():
             os.close(fd)
     finally:
         subprocess.run(["modprobe", "-r", "test_hmm"], check=False)
-
-    save("migrate-on-fault.json", samples)
-
-    print(f"fault-and-migrate latency, {repeats} runs each, median (min-max) in µs;"
-          " ratio = two walks / unified")
-    print()
-    print("| case | what | unified | two walks | ratio |")
-    print("|---|---|---|---|---|")
-    for case, _, _, _ in CASES:
-        for what in ("collect_ns", "total_ns"):
-            by_mode = {}
-            for mode, _ in MODES:
-                by_mode[mode] = [s[what] / 1000 for s in samples
-                                 if s["case"] == case and s["mode"] == mode]
-            ratios = [b / a for a, b in zip(by_mode["unified"], by_mode["two walks"])]
-            cells = ["%.1f (%.1f-%.1f)" % summary(by_mode[m]) for m, _ in MODES]
-            print(f"| {case} | {what[:-3]} | {cells[0]} | {cells[1]} | "
-                  "%.2fx (%.2f-%.2f) |" % summary(ratios))
-    retries = sum(s["retries"] for s in samples)
-    print()
-    print(f"hmm_range_fault() -EBUSY retries over all runs: {retries}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return samples

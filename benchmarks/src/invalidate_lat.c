@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * invalidate_lat: latency of MADV_DONTNEED on a buffer that N ODP MRs
+ * cover, while RDMA writes keep hitting every one of them.
+ *
+ * The target ($RXE_HMM_DEV_B) registers the same buffer N times; the
+ * initiator ($RXE_HMM_DEV) keeps one RDMA write of a page in flight on
+ * each of N QPs, the QP i writing into MR i, page after page. Meanwhile
+ * the main thread drops the buffer and times the madvise() call: the mm
+ * invalidates every MR, and waits for the accesses still using the pages.
+ * rxe_hmm waits in pass 2 of its interval notifier, for all MRs at once,
+ * unless its invalidate_one_pass debug knob makes each MR wait in turn;
+ * the caller (benchmarks/guest/bench.py) sets the knob.
+ *
+ * usage: invalidate_lat NMRS BUFFER_SIZE ITERATIONS
+ * Prints one JSON object: the madvise() latencies in ns, the writes done
+ * meanwhile, and what the target's engine counted.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pair.h"
+
+#define PAGE		4096UL
+/* the writes get this long to fault pages back in between two drops */
+#define REFILL_US	2000
+
+struct traffic {
+	struct pair *p;
+	struct ibv_mr *mr[PAIR_MAX_QPS];
+	uint8_t *mem;
+	size_t len;
+	atomic_bool stop;
+	unsigned long long writes;
+	int err;
+};
+
+static int post_write(struct traffic *t, unsigned int i, size_t off)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)t->p->buf + i * PAGE,
+		.length = PAGE,
+		.lkey = t->p->buf_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = i | (uint64_t)off << 8,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_WRITE,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma.remote_addr = (uintptr_t)t->mem + off,
+		.wr.rdma.rkey = t->mr[i]->rkey,
+	}, *bad;
+
+	return ibv_post_send(t->p->qa[i], &wr, &bad);
+}
+
+/* One write in flight per QP until told to stop; then drains them. */
+static void *traffic_run(void *arg)
+{
+	struct traffic *t = arg;
+	unsigned int i, inflight = 0, n = t->p->nqps;
+	size_t pages = t->len / PAGE;
+	struct ibv_wc wc;
+	size_t off;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		t->err = post_write(t, i, (i % pages) * PAGE);
+		if (t->err)
+			return NULL;
+		inflight++;
+	}
+	while (inflight) {
+		ret = ibv_poll_cq(t->p->a.cq, 1, &wc);
+		if (ret < 0) {
+			t->err = EIO;
+			return NULL;
+		}
+		if (!ret)
+			continue;
+		inflight--;
+		if (wc.status != IBV_WC_SUCCESS) {
+			fprintf(stderr, "write on QP %u: %s\n",
+				(unsigned int)(wc.wr_id & 0xff),
+				ibv_wc_status_str(wc.status));
+			t->err = EIO;
+			atomic_store(&t->stop, true);
+			continue;
+		}
+		t->writes++;
+		if (atomic_load(&t->stop))
+			continue;
+		i = wc.wr_id & 0xff;
+		off = ((wc.wr_id >> 8) + PAGE) % t->len;
+		t->err = post_write(t, i, off);
+		if (t->err)
+			return NULL;
+		inflight++;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct rxe_hmmdv_dev_counters before = {};
+	struct traffic t = {};
+	unsigned long long *ns;
+	unsigned int nmrs = 0, i;
+	pthread_t thread;
+	struct pair p;
+	int iters = 0, k, err;
+	uint64_t t0;
+
+	if (argc == 4) {
+		nmrs = strtoul(argv[1], NULL, 0);
+		t.len = strtoul(argv[2], NULL, 0);
+		iters = atoi(argv[3]);
+	}
+	if (argc != 4 || nmrs < 1 || nmrs > PAIR_MAX_QPS || !t.len ||
+	    t.len % PAGE || iters <= 0) {
+		fprintf(stderr, "usage: %s NMRS BUFFER_SIZE ITERATIONS\n"
+			"  NMRS from 1 to %d; BUFFER_SIZE a multiple of 4 KiB\n",
+			argv[0], PAIR_MAX_QPS);
+		return 2;
+	}
+	ns = calloc(iters, sizeof(*ns));
+	err = ns ? pair_open(&p, nmrs, nmrs * PAGE) : ENOMEM;
+	if (err) {
+		fprintf(stderr, "setting up the QPs: %s\n", strerror(err));
+		return 1;
+	}
+	t.p = &p;
+	t.mem = mmap(NULL, t.len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t.mem == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	for (i = 0; i < nmrs; i++) {
+		t.mr[i] = ibv_reg_mr(p.b.pd, t.mem, t.len,
+				     IBV_ACCESS_ON_DEMAND |
+				     IBV_ACCESS_LOCAL_WRITE |
+				     IBV_ACCESS_REMOTE_WRITE);
+		if (!t.mr[i]) {
+			perror("ibv_reg_mr");
+			return 1;
+		}
+	}
+	pair_engine(&p, &before);
+	err = pthread_create(&thread, NULL, traffic_run, &t);
+	if (err) {
+		fprintf(stderr, "pthread_create: %s\n", strerror(err));
+		return 1;
+	}
+	for (k = 0; k < iters && !atomic_load(&t.stop); k++) {
+		usleep(REFILL_US);
+		t0 = now_ns();
+		if (madvise(t.mem, t.len, MADV_DONTNEED)) {
+			perror("madvise(MADV_DONTNEED)");
+			return 1;
+		}
+		ns[k] = now_ns() - t0;
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(thread, NULL);
+	if (t.err) {
+		fprintf(stderr, "traffic: %s\n", strerror(t.err));
+		return 1;
+	}
+
+	printf("{\"ns\":[");
+	for (k = 0; k < iters; k++)
+		printf("%s%llu", k ? "," : "", ns[k]);
+	printf("],\"writes\":%llu", t.writes);
+	pair_print_engine(&p, &before);
+	printf("}\n");
+
+	/* every MR still maps the buffer: one more write each, checked */
+	for (i = 0; i < nmrs; i++) {
+		fill(p.buf, PAGE, 7 + i);
+		err = post_wait(&p.a, p.qa[i], IBV_WR_RDMA_WRITE, p.buf, PAGE,
+				p.buf_mr->lkey, (uintptr_t)t.mem, t.mr[i]->rkey,
+				0, 0);
+		if (err || memcmp(t.mem, p.buf, PAGE)) {
+			fprintf(stderr, "MR %u: write after the drops: %s\n", i,
+				err ? "failed" : "data mismatch");
+			return 1;
+		}
+		ibv_dereg_mr(t.mr[i]);
+	}
+	munmap(t.mem, t.len);
+	pair_close(&p);
+	free(ns);
+	return 0;
+}
