@@ -157,23 +157,28 @@ def part_fault(cfg, pairs, repeats):
         # upstream rdma_rxe 7.3.4 gets ODP data wrong: measured, and said
         return run_tool(pairs[pair], args, wrong_data_ok=(pair == "rdma_rxe"))
 
-    # one unmeasured round, so that no mode pays for warm-up
-    for op, size, _, drop in cases:
-        for mode in modes:
-            if drop == "touch" and mode[2] != "on-fault":
-                continue
-            one(mode, op, size, 2, drop)
-    for rep in range(repeats):
-        order = modes[rep % len(modes):] + modes[:rep % len(modes)]
-        for op, size, iters, drop in cases:
-            for mode in order:
+    try:
+        # one unmeasured round, so that no mode pays for warm-up
+        for op, size, _, drop in cases:
+            for mode in modes:
                 if drop == "touch" and mode[2] != "on-fault":
                     continue
-                out = one(mode, op, size, iters, drop)
-                samples.append(dict(mode=mode[0], op=op, size=size, drop=drop,
-                                    rep=rep, **out))
-        print(f"fault: repeat {rep + 1} of {repeats} done", flush=True)
-    set_policy(pairs["rxe_hmm"], "off")
+                one(mode, op, size, 2, drop)
+        for rep in range(repeats):
+            order = modes[rep % len(modes):] + modes[:rep % len(modes)]
+            for op, size, iters, drop in cases:
+                for mode in order:
+                    if drop == "touch" and mode[2] != "on-fault":
+                        continue
+                    out = one(mode, op, size, iters, drop)
+                    samples.append(dict(mode=mode[0], op=op, size=size, drop=drop,
+                                        rep=rep, **out))
+            print(f"fault: repeat {rep + 1} of {repeats} done", flush=True)
+    finally:
+        # what the module had: later tests in the same guest see its default
+        if lib.has_unified_walk():
+            write_param("migrate_two_step", "N")
+        set_policy(pairs["rxe_hmm"], "off")
     return samples
 
 
