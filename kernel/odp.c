@@ -663,9 +663,8 @@ static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
  */
 static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 				     const struct mmu_notifier_range *range,
-				     unsigned long cur_seq,
-				     struct mmu_interval_notifier_finish **f,
-				     bool *own)
+				     unsigned long cur_seq, bool own,
+				     struct mmu_interval_notifier_finish **f)
 {
 	struct mmu_interval_notifier *mni = &odp->notifier;
 	unsigned long start = max(range->start, odp->start);
@@ -673,19 +672,8 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
 
-	/*
-	 * Our own migration, from the task migrating for this MR: its pages
-	 * must still leave the table and accesses to them end first, but
-	 * the fault stores their device pages itself. Its sequence stays:
-	 * no other fault of this MR runs meanwhile (migrate_sem). Another
-	 * MR's migration, a CPU fault or an eviction is foreign.
-	 */
-	*own = range->event == MMU_NOTIFY_MIGRATE &&
-	      range->owner == odp->mr->ibmr.device &&
-	      READ_ONCE(odp->migrator) == current;
-
 	spin_lock(&odp->table.lock);
-	if (!*own)
+	if (!own)
 		mmu_interval_set_seq(mni, cur_seq);
 	/* the mm is going away: fence the MR for good (seeds/004) */
 	if (range->event == MMU_NOTIFY_RELEASE)
@@ -693,11 +681,11 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	cleared = rxe_odp_table_clear(&odp->table, start, end);
 	spin_unlock(&odp->table.lock);
 
-	if (!*own)
+	if (!own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
 	if (!cleared)
 		return true;
-	if (!*own)
+	if (!own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
 
@@ -736,7 +724,17 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	u64 t0 = ktime_get_ns();
 	bool ret, own;
 
-	ret = rxe_odp_invalidate_clear(odp, range, cur_seq, f, &own);
+	/*
+	 * Our own migration, from the task migrating for this MR: its pages
+	 * must still leave the table and accesses to them end first, but
+	 * the fault stores their device pages itself. Its sequence stays:
+	 * no other fault of this MR runs meanwhile (migrate_sem). Another
+	 * MR's migration, a CPU fault or an eviction is foreign.
+	 */
+	own = range->event == MMU_NOTIFY_MIGRATE &&
+	      range->owner == odp->mr->ibmr.device &&
+	      READ_ONCE(odp->migrator) == current;
+	ret = rxe_odp_invalidate_clear(odp, range, cur_seq, own, f);
 	/* the time of the invalidations counted, as ODP_INVALIDATIONS */
 	if (!own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS,
