@@ -10,7 +10,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <infiniband/rxe_hmmdv.h>
 
@@ -36,14 +35,6 @@ struct pair {
 /* Opens both devices, @nqps QP pairs and a buffer of @buf_len; an errno. */
 int pair_open(struct pair *p, unsigned int nqps, size_t buf_len);
 void pair_close(struct pair *p);
-
-static inline uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /*
  * The target's engine counters (rxe_hmmdv_query_dev_counters()), or

@@ -20,6 +20,7 @@ struct verbs {
 };
 
 uint64_t now_ms(void);
+uint64_t now_ns(void);
 /* A pattern that differs per seed and per byte position. */
 void fill(uint8_t *p, size_t len, unsigned int seed);
 
