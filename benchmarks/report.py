@@ -29,6 +29,18 @@ def spread(values, fmt="%.2f"):
                                                    max(values))
 
 
+def rep_ratio(num, den):
+    """NUM ÷ DEN repeat by repeat (each {rep: figure}), as spread(); "-"
+    without a repeat in common."""
+    r = [num[k] / den[k] for k in num if k in den]
+    return spread(r) + "x" if r else "-"
+
+
+def run_medians(samples):
+    """{rep: median of the run's ns} of one mode's runs."""
+    return {s["rep"]: statistics.median(s["ns"]) for s in samples}
+
+
 def size_label(n):
     return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB" if n >= 1024 else f"{n} B"
 
@@ -74,12 +86,7 @@ def fault_report(samples, plot):
             if not of[m]:
                 continue
             pooled = [us(x) for s in of[m] for x in s["ns"]]
-            ratio = "-"
-            if of.get(base):
-                by_rep = {s["rep"]: statistics.median(s["ns"]) for s in of[base]}
-                r = [statistics.median(s["ns"]) / by_rep[s["rep"]] for s in of[m]
-                     if s["rep"] in by_rep]
-                ratio = spread(r) + "x" if r else "-"
+            ratio = rep_ratio(run_medians(of[m]), run_medians(of.get(base, [])))
             engines = [s["engine"] for s in of[m] if s.get("engine")]
             ops = sum(len(s["ns"]) for s in of[m] if s.get("engine"))
             faults = "%.1f" % (sum(e["faults"] for e in engines) / ops) if engines else "-"
@@ -121,15 +128,12 @@ def perftest_report(samples, plot):
                            if (s["tool"], s["phase"], s["target"], s["odp"])
                            == (tool, phase, *t)}
             cells = [spread(list(vals[t].values())) if vals[t] else "-" for t in targets]
-
-            def ratio(a, b):
-                if not vals.get(a) or not vals.get(b):
-                    return "-"
-                return spread([vals[a][r] / vals[b][r] for r in vals[a] if r in vals[b]]) + "x"
+            odp = {name: vals.get((name, True), {})
+                   for name in ("rdma_rxe", "rxe_hmm off", "rxe_hmm on-fault")}
             out.append(f"| {tool} | {size_label(size)} | {phase} | "
                        f"{'µs' if lat else 'MiB/s'} | " + " | ".join(cells) + " | "
-                       + ratio(("rxe_hmm off", True), ("rdma_rxe", True)) + " | "
-                       + ratio(("rxe_hmm on-fault", True), ("rxe_hmm off", True)) + " |")
+                       + rep_ratio(odp["rxe_hmm off"], odp["rdma_rxe"]) + " | "
+                       + rep_ratio(odp["rxe_hmm on-fault"], odp["rxe_hmm off"]) + " |")
             if lat:
                 for t, n in zip(targets, names):
                     if vals[t]:
@@ -161,15 +165,12 @@ def invalidate_report(samples, plot):
     for delay, nmrs in dict.fromkeys((s["access_delay_ms"], s["nmrs"]) for s in samples):
         of = {p: [s for s in samples if (s["access_delay_ms"], s["nmrs"], s["passes"])
                   == (delay, nmrs, p)] for p in (2, 1)}
-        two = {s["rep"]: statistics.median(s["ns"]) for s in of[2]}
         for passes in (2, 1):
             if not of[passes]:
                 continue
             pooled = [us(x) for s in of[passes] for x in s["ns"]]
-            ratio = "-"
-            if passes == 1 and two:
-                ratio = spread([statistics.median(s["ns"]) / two[s["rep"]]
-                                for s in of[1] if s["rep"] in two]) + "x"
+            ratio = "-" if passes == 2 else rep_ratio(run_medians(of[1]),
+                                                      run_medians(of[2]))
             writes = sum(s["writes"] for s in of[passes]) // len(of[passes])
             out.append(f"| {delay} ms | {nmrs} | {passes} | "
                        f"{statistics.median(pooled):.0f} | {pct(pooled, 99):.0f} | {ratio} | "
@@ -200,10 +201,9 @@ def walk_report(samples, plot):
             by = {m: {s["rep"]: us(s[what]) for s in samples
                       if (s["case"], s["mode"]) == (case, m)}
                   for m in ("unified", "two walks")}
-            ratios = [by["two walks"][r] / by["unified"][r] for r in by["unified"]
-                      if r in by["two walks"]]
             out.append(f"| {case} | {what[:-3]} | {spread(list(by['unified'].values()), '%.1f')} | "
-                       f"{spread(list(by['two walks'].values()), '%.1f')} | {spread(ratios)}x |")
+                       f"{spread(list(by['two walks'].values()), '%.1f')} | "
+                       f"{rep_ratio(by['two walks'], by['unified'])} |")
             if what == "total_ns":
                 for m in by:
                     v = list(by[m].values())
