@@ -98,10 +98,17 @@ def write_param(name, value):
     lib.write_sysfs(os.path.join(PARAMS, name), value)
 
 
-def set_policy(pair, policy):
-    """migrate_policy of the pair's target (b side) device, for the MRs
-    registered from now on."""
-    lib.write_sysfs(f"/sys/class/infiniband/{pair['b'][0]}/migrate_policy", policy)
+def set_policy(pair, policy, sides=("b",)):
+    """migrate_policy of the pair's devices on SIDES (the target, b, by
+    default), for the MRs registered from now on."""
+    for side in sides:
+        lib.write_sysfs(f"/sys/class/infiniband/{pair[side][0]}/migrate_policy", policy)
+
+
+def rotated(seq, rep):
+    """SEQ starting at its (REP mod len)-th item: each repeat another goes
+    first."""
+    return seq[rep % len(seq):] + seq[:rep % len(seq)]
 
 
 def tool_env(pair):
@@ -165,9 +172,8 @@ def part_fault(cfg, pairs, repeats):
                     continue
                 one(mode, op, size, 2, drop)
         for rep in range(repeats):
-            order = modes[rep % len(modes):] + modes[:rep % len(modes)]
             for op, size, iters, drop in cases:
-                for mode in order:
+                for mode in rotated(modes, rep):
                     if drop == "touch" and mode[2] != "on-fault":
                         continue
                     out = one(mode, op, size, iters, drop)
@@ -202,9 +208,7 @@ def perftest_once(pairs, target, tool, size, iters):
     name, pair, policy, odp = target
     if policy:
         # both ends: perftest registers on either side
-        for side in ("a", "b"):
-            lib.write_sysfs(f"/sys/class/infiniband/{pairs[pair][side][0]}"
-                            "/migrate_policy", policy)
+        set_policy(pairs[pair], policy, ("a", "b"))
     if tool in perftest.LAT_TOOLS:
         figures, output = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size,
                                                 iters=iters, extra=("-U",))
@@ -224,17 +228,14 @@ def part_perftest(cfg, pairs, repeats):
     samples = []
     targets = perftest_targets()
     for rep in range(repeats):
-        order = targets[rep % len(targets):] + targets[:rep % len(targets)]
         for tool, size, iters in cfg["perftest_tools"]:
-            for target in order:
+            for target in rotated(targets, rep):
                 for phase, figures in perftest_once(pairs, target, tool, size, iters):
                     samples.append(dict(tool=tool, size=size, target=target[0],
                                         odp=target[3], phase=phase, rep=rep,
                                         figures=figures))
         print(f"perftest: repeat {rep + 1} of {repeats} done", flush=True)
-    for side in ("a", "b"):
-        lib.write_sysfs(f"/sys/class/infiniband/{pairs['rxe_hmm'][side][0]}"
-                        "/migrate_policy", "off")
+    set_policy(pairs["rxe_hmm"], "off", ("a", "b"))
     return samples
 
 
