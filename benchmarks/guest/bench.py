@@ -210,17 +210,18 @@ def perftest_once(pairs, target, tool, size, iters):
         # both ends: perftest registers on either side
         set_policy(pairs[pair], policy, ("a", "b"))
     if tool in perftest.LAT_TOOLS:
-        figures, output = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size,
-                                                iters=iters, extra=("-U",))
+        figures, output, _ = perftest.run_perftest(pairs[pair], tool, odp=odp,
+                                                   size=size, iters=iters,
+                                                   extra=("-U",))
         lat = [float(m.group(2)) for m in map(UNSORTED.match, output.splitlines()) if m]
         # perftest lists ITERS - 1: the time between two iterations' stamps
         if len(lat) != iters - 1:
             raise RuntimeError(f"{tool} -U listed {len(lat)} latencies, not {iters - 1}")
         return [("cold", {"t_first[usec]": lat[0]}),
                 ("steady", figures)]
-    cold, _ = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size, iters=8)
-    steady, _ = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size,
-                                      iters=iters)
+    cold, _, _ = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size, iters=8)
+    steady, _, _ = perftest.run_perftest(pairs[pair], tool, odp=odp, size=size,
+                                         iters=iters)
     return [("cold", cold), ("steady", steady)]
 
 
