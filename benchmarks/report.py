@@ -1,26 +1,52 @@
 #!/usr/bin/python3
 """Tables and plots of one benchmark run (benchmarks/guest/bench.py).
 
-usage: benchmarks/report.py RESULTS/bench.json
+usage: benchmarks/report.py [--out DIR] [--no-plots] [--keep NAME] BENCH_JSON
+       benchmarks/report.py --self-test
 
-Writes report.md (printed too) and one PNG per part (gnuplot) beside the
-JSON. Every ratio compares two figures of the same repeat in the same
-guest boot; it is given as the median over the repeats (min-max).
-Latencies are pooled over every iteration of every repeat for min, median
-and p99.
+Writes report.md (printed too) and one PNG per part (gnuplot) into DIR:
+by default beside BENCH_JSON, or for a kept file
+(benchmarks/results/NAME.json) into results/kept-NAME/ at the top. Every
+table comes from the samples and metadata alone, so a kept file gives the
+same report as the run's own bench.json. --keep NAME writes that kept
+file: BENCH_JSON trimmed to its samples and metadata, one sample a line,
+into benchmarks/results/NAME.json (never over an existing one).
+--self-test checks the percentile, the order designs, the paired ratios,
+the data counts and the kept file's round trip on made-up samples.
+
+Every ratio compares two figures of the same repeat in the same guest
+boot; it is given as the median over the repeats (min-max). Latencies are
+pooled over every iteration of every repeat for min, median and p99 (by
+nearest rank, pct()).
 """
 
+import fractions
 import json
+import math
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "guest"))
+import order  # noqa: E402  (benchmarks/guest/order.py)
+
+TOP = os.path.dirname(HERE)
+KEPT = os.path.join(HERE, "results")
 
 
 def pct(values, p):
-    """The P-th percentile, nearest rank."""
+    """The P-th percentile of VALUES by nearest rank: the k-th smallest of
+    the n values, k = ceil(P / 100 * n) counted from 1 (and at least 1).
+    For n = 100 the 99th percentile is the 99th smallest value, for n = 300
+    the 297th; P is taken as the decimal it prints as (99.9, not its
+    binary neighbour)."""
     s = sorted(values)
-    return s[min(len(s) - 1, max(0, int(round(p / 100 * len(s) + 0.5)) - 1))]
+    k = math.ceil(fractions.Fraction(str(p)) * len(s) / 100)
+    return s[max(1, k) - 1]
 
 
 def spread(values, fmt="%.2f"):
@@ -58,19 +84,42 @@ def engine_per(samples, what, count):
     return "%.1f" % us(sum(e[what] for e in engines) / n)
 
 
-def fault_report(samples, plot):
+def bytes_right(runs):
+    """In how many of RUNS' iterations the bytes were right; a bench.json
+    from before fault_migrate_lat checked each iteration says it of the
+    last one of each run."""
+    if all("iters_ok" in s for s in runs):
+        return (f"{sum(s['iters_ok'] for s in runs)} of "
+                f"{sum(len(s['ns']) for s in runs)} iterations")
+    return f"{sum(s['data_ok'] for s in runs)} of {len(runs)} runs (last iteration only)"
+
+
+def in_order(names, rec, label=lambda n: n):
+    """NAMES as REC (a part's bench.json "order") lists its modes, not in
+    the order the first repeat happened to run them."""
+    listed = rec["modes"] if rec else []
+    return sorted(names, key=lambda n: listed.index(label(n)) if label(n) in listed
+                  else len(listed))
+
+
+def fault_report(samples, plot, rec=None):
     out = []
-    modes = list(dict.fromkeys(s["mode"] for s in samples))
+    modes = in_order(list(dict.fromkeys(s["mode"] for s in samples)), rec)
     cases = list(dict.fromkeys((s["op"], s["drop"], s["size"]) for s in samples))
     out.append("## Fault latency: one RDMA operation into non-resident memory\n")
     out.append("`benchmarks/src/fault_migrate_lat`, initiator and target in two "
                "network namespaces. Latency of the operation to its completion in µs, "
-               "over every iteration; ratio to `odp fault` (rxe_hmm ODP, no "
-               "migration; `unified` where only migrating modes ran) per repeat; "
-               "the engine's own time per fault and per "
+               "over every iteration (p99 by nearest rank); ratio to `odp fault` "
+               "(rxe_hmm ODP, no migration; `unified` where only migrating modes ran) "
+               "per repeat; the engine's own time per fault and per "
                "migration, from its `odp_fault_ns` and `odp_migrate_ns` counters; "
-               "whether the last operation of each run moved the right bytes.\n")
+               "in how many iterations the operation moved the right bytes, every byte "
+               "checked against a pattern that names each word's page and iteration "
+               "(a wrong byte fails the run, except on upstream rdma_rxe, whose wrong "
+               "bytes are counted here). Two-step against unified is paired: the ratio of their "
+               "medians in the same repeat.\n")
     rows = []
+    paired = []
     for op, drop, size in cases:
         of = {m: [s for s in samples if (s["op"], s["drop"], s["size"], s["mode"])
                   == (op, drop, size, m)] for m in modes}
@@ -94,16 +143,35 @@ def fault_report(samples, plot):
                        f"{pct(pooled, 99):.0f} | {ratio} | {faults} | "
                        f"{engine_per(of[m], 'fault_ns', 'faults')} | "
                        f"{engine_per(of[m], 'migrate_ns', 'migrations')} | "
-                       f"{sum(s['data_ok'] for s in of[m])} of {len(of[m])} runs |")
+                       f"{bytes_right(of[m])} |")
             rows.append((f"{op} {size_label(size)}{' touch' if drop == 'touch' else ''}",
                          m, statistics.median(pooled), min(pooled), pct(pooled, 99)))
+        out.append("")
+        if of.get("two-step") and of.get("unified"):
+            two, uni = run_medians(of["two-step"]), run_medians(of["unified"])
+            paired.append((op, drop, size, rep_ratio(two, uni), rep_ratio(uni, two),
+                           f"{engine_per(of['two-step'], 'migrate_ns', 'migrations')} / "
+                           f"{engine_per(of['unified'], 'migrate_ns', 'migrations')}"))
+            out.append(f"Paired in each repeat: two-step ÷ unified {paired[-1][3]}, "
+                       f"unified ÷ two-step {paired[-1][4]}.\n")
+    if paired:
+        out.append("### Two-step against unified, paired in each repeat\n")
+        out.append("The ratio of the two modes' medians within one repeat, then the "
+                   "median (min-max) over the repeats.\n")
+        out.append("| operation | made non-resident by | size | two-step ÷ unified | "
+                   "unified ÷ two-step | engine µs per migration, two-step / unified |")
+        out.append("|---|---|---|---|---|---|")
+        for op, drop, size, two_uni, uni_two, engine in paired:
+            out.append(f"| RDMA {op} | "
+                       f"{'MADV_DONTNEED' if drop == 'dontneed' else 'a CPU write'} | "
+                       f"{size_label(size)} | {two_uni} | {uni_two} | {engine} |")
         out.append("")
     plot_bars(plot, "RDMA operation into non-resident memory: median, min to p99",
               "µs (log)", rows, modes, log=True)
     return out
 
 
-def perftest_report(samples, plot):
+def perftest_report(samples, plot, rec=None):
     out = []
     out.append("## perftest\n")
     out.append("Between the two namespaces; on rxe_hmm the `migrate_policy` of both "
@@ -111,7 +179,8 @@ def perftest_report(samples, plot):
                "median (`t_typical`), cold is the first iteration of the same run "
                "(`-U`). Bandwidth tools: steady state is a full run, cold a fresh run "
                "of 8 messages. Ratios per repeat.\n")
-    targets = list(dict.fromkeys((s["target"], s["odp"]) for s in samples))
+    targets = in_order(list(dict.fromkeys((s["target"], s["odp"]) for s in samples)), rec,
+                       lambda t: f"{t[0]}{' --odp' if t[1] else ''}")
     names = [f"{t}{' --odp' if odp else ''}" for t, odp in targets]
     out.append("| tool | size | phase | unit | " + " | ".join(names) +
                " | rxe_hmm off ÷ rdma_rxe (--odp) | on-fault ÷ off (--odp) |")
@@ -147,7 +216,7 @@ def perftest_report(samples, plot):
     return out
 
 
-def invalidate_report(samples, plot):
+def invalidate_report(samples, plot, rec=None):
     out = []
     out.append("## Invalidation: MADV_DONTNEED under traffic on N MRs\n")
     out.append("`benchmarks/src/invalidate_lat`: one buffer (256 KiB) registered N "
@@ -157,9 +226,11 @@ def invalidate_report(samples, plot):
                "its `invalidate_one_pass` debug knob, which waits for each MR's "
                "accesses in turn. With `odp_access_delay_ms` = 1 each access holds its "
                "page 1 ms, as a slow device would. Ratio one-pass ÷ two-pass per repeat; "
-               "engine µs per invalidation from `odp_invalidate_ns`.\n")
-    out.append("| access delay | N | passes | median | p99 | one-pass ÷ two-pass | "
-               "engine µs per invalidation | writes during the run |")
+               "engine µs per invalidation from `odp_invalidate_ns`. After the drops "
+               "each MR writes the whole buffer, and every byte is checked against a "
+               "pattern that names its page and MR (a wrong one fails the run).\n")
+    out.append("| access delay | N | passes | median | p99 (nearest rank) | "
+               "one-pass ÷ two-pass | engine µs per invalidation | writes during the run |")
     out.append("|---|---|---|---|---|---|---|---|")
     series = {}
     for delay, nmrs in dict.fromkeys((s["access_delay_ms"], s["nmrs"]) for s in samples):
@@ -184,7 +255,7 @@ def invalidate_report(samples, plot):
     return out
 
 
-def walk_report(samples, plot):
+def walk_report(samples, plot, rec=None):
     out = ["## The mm series alone: one hmm_range_fault() walk against two\n",
            "`lib/test_hmm`'s migrate-on-fault ioctl moves a range into its device "
            "memory with the unified walk, or with `hmm_range_fault()` then "
@@ -225,8 +296,8 @@ def quote(s):
 
 def plot_bars(png, title, ylabel, rows, columns, log=False):
     """Clustered bars: a cluster per row label, a bar per column, with an
-    error bar from its low to its high figure."""
-    if not rows:
+    error bar from its low to its high figure. No PNG: no plot."""
+    if not rows or not png:
         return
     labels = list(dict.fromkeys(r[0] for r in rows))
     data = png[:-4] + ".dat"
@@ -256,6 +327,8 @@ plot {plots}
 
 
 def plot_lines(png, title, xlabel, ylabel, series):
+    if not series or not png:
+        return
     data = png[:-4] + ".dat"
     with open(data, "w") as f:
         for name, points in series.items():
@@ -284,13 +357,59 @@ REPORTS = {"fault": fault_report, "perftest": perftest_report,
            "invalidate": invalidate_report, "walk": walk_report}
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} RESULTS/bench.json")
-    path = sys.argv[1]
-    with open(path) as f:
-        run = json.load(f)
-    where = os.path.dirname(os.path.abspath(path))
+def order_note(rec):
+    """What the order of a part's modes balanced: REC is bench.json's
+    "order" of the part (benchmarks/guest/order.py's record())."""
+    if not rec:
+        return ("Order: not recorded in this bench.json (from before bench.py "
+                "recorded it).\n")
+    modes, seqs, rows = rec["modes"], rec["repeats"], rec["rows"]
+    pos, after, pos_ok, carry_ok = order.balance(modes, seqs)
+    ran = f"This run's {len(seqs)} repeat{'s' if len(seqs) != 1 else ''}"
+    text = (f"Order: {rec['design']} design for {len(modes)} modes in {rows} "
+            f"sequences, a repeat each: over every {rows} repeats each mode runs "
+            f"equally often in each position and right after each other mode. ")
+    if pos_ok and carry_ok:
+        text += (f"{ran} are balanced: each mode "
+                 f"{pos[modes[0]][0]} times in each position")
+        text += (f", right after each other mode {next(iter(after.values()))} times. "
+                 if after else ". ")
+    else:
+        rounds, extra = divmod(len(seqs), rows)
+        what = "positions are, neighbours not" if pos_ok else \
+            "neither positions nor neighbours"
+        which = f"{extra} of its {rows} sequences" if not rounds else \
+            f"{rounds} whole round{'s' if rounds > 1 else ''} of the design and {extra} more"
+        text += f"{ran} {'is' if len(seqs) == 1 else 'are'} not balanced ({what}): {which}. "
+    text += "Position of each mode, repeat by repeat: " + "; ".join(
+        f"{m} " + ", ".join(str(seq.index(m) + 1) for seq in seqs) for m in modes) + "."
+    return text + "\n"
+
+
+def trimmed(run):
+    """RUN's samples and metadata, nothing else."""
+    keep = ("set", "repeats", "parts", "started", "machine", "seconds", "order")
+    out = {k: run[k] for k in keep if k in run}
+    out.update((part, run[part]) for part in REPORTS if part in run)
+    return out
+
+
+def write_kept(run, path):
+    """Writes trimmed(RUN) to PATH, a new file, one sample a line."""
+    items = []
+    for k, v in trimmed(run).items():
+        if k in REPORTS and v:
+            items.append(f" {json.dumps(k)}: [\n" + ",\n".join(
+                "  " + json.dumps(sample, ensure_ascii=False, separators=(",", ":"))
+                for sample in v) + "\n ]")
+        else:
+            items.append(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}")
+    with open(path, "x") as f:
+        f.write("{\n" + ",\n".join(items) + "\n}\n")
+
+
+def report(run, where, plots=True):
+    """The report's text; the plots (unless PLOTS is false) into WHERE."""
     m = run["machine"]
     out = [f"# rxe-hmm benchmarks ({run['set']} set, {run['repeats']} repeats)\n",
            f"Guest kernel {m['kernel']} ({m['cpus']} CPUs, {m['mem_total']}, "
@@ -304,21 +423,193 @@ def main():
                    "absolute times are many times what hardware or KVM would show, and "
                    "differ by how much of each path is emulated code. Only the ratios, "
                    "measured side by side in this one boot, mean anything.\n")
-    pngs = []
-    for part, report in REPORTS.items():
+    for part, part_report in REPORTS.items():
         if part in run:
-            png = os.path.join(where, f"{part}.png")
-            out += report(run[part], png)
-            if os.path.exists(png):
-                pngs.append(png)
+            png = os.path.join(where, f"{part}.png") if plots else None
+            rec = run.get("order", {}).get(part)
+            out += part_report(run[part], png, rec)
+            if run[part] or rec:
+                out.append(order_note(rec))
+            if png and os.path.exists(png):
                 out.append(f"![{part}]({part}.png)\n")
-    text = "\n".join(out)
+    return "\n".join(out)
+
+
+def made_up_run(repeats=3):
+    """A small bench.json of made-up samples, every part, for self_test():
+    two-step's run medians 200, 300, 260 µs against unified's 100, 100,
+    200; rdma_rxe's bytes right in 1, 0 and 2 of 3 iterations."""
+    fault_modes = ["pinned", "rdma_rxe odp", "odp fault", "two-step", "unified"]
+    medians = {"pinned": [50] * 3, "rdma_rxe odp": [90] * 3, "odp fault": [80] * 3,
+               "two-step": [200, 300, 260], "unified": [100, 100, 200]}
+    targets = ["rdma_rxe", "rxe_hmm", "rdma_rxe --odp", "rxe_hmm off --odp",
+               "rxe_hmm on-fault --odp"]
+    engine = {"faults": 3, "faulted_pages": 3, "fault_ns": 30000, "migrations": 3,
+              "migrate_ns": 9000, "migrated_pages": 3, "migrated_thps": 0,
+              "invalidations": 3, "invalidate_ns": 600}
+    run = {"set": "made-up", "repeats": repeats, "parts": list(REPORTS),
+           "started": "2000-01-01T00:00:00+00:00", "seconds": {"fault": 1.0},
+           "machine": {"kernel": "k", "cpus": 2, "mem_total": "1 kB",
+                       "clocksource": "tsc", "cpu_mhz": 1.0, "accel": "tcg",
+                       "qemu": "q", "rdma_core": "65.0", "perftest": "25.01",
+                       "mm_series": True, "commit": "c"},
+           "log": "what a trimmed file leaves out",
+           "order": {}, "fault": [], "perftest": [], "invalidate": [], "walk": []}
+    for part, modes, design in (("fault", fault_modes, "Williams"),
+                                ("perftest", targets, "Williams"),
+                                ("invalidate", ["2-pass", "1-pass"], "ABBA"),
+                                ("walk", ["unified", "two walks"], "ABBA")):
+        rec = run["order"][part] = order.record(modes, design)
+        rec["repeats"] = [order.sequence(modes, r) for r in range(repeats)]
+    for rep in range(repeats):
+        for m in fault_modes:
+            mid = medians[m][rep % 3] * 1000
+            run["fault"].append({
+                "mode": m, "op": "write", "size": 4096, "drop": "dontneed", "rep": rep,
+                "ns": [mid - 10, mid, mid + 10],
+                "data_ok": m != "rdma_rxe odp",
+                "iters_ok": [1, 0, 2][rep % 3] if m == "rdma_rxe odp" else 3,
+                "engine": None if m == "rdma_rxe odp" else engine})
+        for t in targets:
+            for phase in ("cold", "steady"):
+                run["perftest"].append({
+                    "tool": "ib_write_lat", "size": 8, "target": t.split(" --")[0],
+                    "odp": t.endswith("--odp"), "phase": phase, "rep": rep,
+                    "figures": {"t_first[usec]": 9.0, "t_typical[usec]": 4.0 + rep}})
+        for passes in (2, 1):
+            run["invalidate"].append({"nmrs": 2, "passes": passes, "access_delay_ms": 0,
+                                      "rep": rep, "ns": [1000 * passes, 1100 * passes],
+                                      "writes": 10, "engine": engine})
+        for m in ("unified", "two walks"):
+            run["walk"].append({"case": "1 page", "mode": m, "rep": rep, "retries": 0,
+                                "collect_ns": 1000, "total_ns": 3000})
+    return run
+
+
+def self_test():
+    """Checks on made-up samples, printed; exit status 1 when one fails."""
+    failures = []
+
+    def check(what, ok, detail=""):
+        print(f"{'ok  ' if ok else 'FAIL'} {what}{': ' + detail if detail else ''}")
+        if not ok:
+            failures.append(what)
+
+    # nearest rank: the ceil(p/100 n)-th smallest (round() to even made
+    # it one rank high at n = 100, 300, 500)
+    for n, p, want in ((100, 99, 99), (300, 99, 297), (500, 99, 495), (1000, 99.9, 999),
+                       (1, 99, 1), (7, 50, 4), (8, 50, 4), (10, 0, 1), (10, 100, 10),
+                       (3, 99, 3)):
+        got = pct(list(range(n, 0, -1)), p)
+        check(f"pct(1..{n}, {p}) is the value of rank {want}", got == want, f"got {got}")
+
+    for n in range(1, 9):
+        rows = order.williams(n)
+        pos, after, pos_ok, carry_ok = order.balance(list(range(n)), rows)
+        check(f"Williams design for {n}: {len(rows)} rows balance positions and "
+              "neighbours", pos_ok and carry_ok and len(rows) == n + n % 2 * (n > 1) * n
+              and all(sorted(r) == list(range(n)) for r in rows))
+    check("the old cyclic rotation is not balanced for neighbours",
+          not order.balance(list(range(5)), [list(range(5))[r:] + list(range(5))[:r]
+                                             for r in range(5)])[3])
+
+    run = made_up_run()
+    text = report(run, None, plots=False)
+    check("two-step ÷ unified is paired in each repeat",
+          "two-step ÷ unified 2.00 (1.30-3.00)x, unified ÷ two-step 0.50 (0.33-0.77)x"
+          in text)
+    check("the paired table", "| RDMA write | MADV_DONTNEED | 4 KiB | 2.00 (1.30-3.00)x | "
+          "0.50 (0.33-0.77)x | 3.0 / 3.0 |" in text)
+    rows = [line.split(" | ")[0][2:] for line in text.splitlines()
+            if line.startswith("| ") and "iterations |" in line]
+    check("the fault table lists the modes in their order, not the first repeat's",
+          rows == ["pinned", "rdma_rxe odp", "odp fault", "two-step", "unified"], str(rows))
+    check("rdma_rxe's bytes right, per iteration", "| 3 of 9 iterations |" in text
+          and "| 9 of 9 iterations |" in text)
+    old = json.loads(json.dumps(run))
+    for smp in old["fault"]:
+        del smp["iters_ok"]
+    check("a bench.json without per-iteration counts",
+          "| 0 of 3 runs (last iteration only) |" in report(old, None, plots=False))
+    check("3 repeats of 5 modes are not balanced, and it says so",
+          "Order: Williams design for 5 modes in 10 sequences" in text
+          and "This run's 3 repeats are not balanced (neither positions nor neighbours): "
+          "3 of its 10 sequences" in text and "unified 3, 5, 4" in text)
+    check("3 repeats of ABBA are not balanced either", "This run's 3 repeats are not "
+          "balanced (neither positions nor neighbours): 1 whole round of the design and "
+          "1 more" in text)
+    ten = report(made_up_run(10), None, plots=False)
+    check("10 repeats of 5 modes are balanced",
+          "This run's 10 repeats are balanced: each mode 2 times in each position, "
+          "right after each other mode 2 times" in ten)
+    del old["order"]
+    check("a bench.json without an order", "Order: not recorded" in
+          report(old, None, plots=False))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        kept = os.path.join(tmp, "kept.json")
+        write_kept(run, kept)
+        with open(kept) as f:
+            back = json.load(f)
+        check("a kept file holds samples and metadata only",
+              "log" not in back and set(back) == set(run) - {"log"})
+        check("a kept file gives the same report", report(back, None, plots=False) == text)
+        check("a kept file is one sample a line",
+              sum(1 for _ in open(kept)) < len(run["fault"]) + len(run["perftest"])
+              + len(run["invalidate"]) + len(run["walk"]) + 20)
+        try:
+            write_kept(run, kept)
+            check("a kept file is not overwritten", False)
+        except FileExistsError:
+            check("a kept file is not overwritten", True)
+    print("report self-test:", "FAILED" if failures else "ok")
+    return 1 if failures else 0
+
+
+def main(argv):
+    usage = (f"usage: {argv[0]} [--out DIR] [--no-plots] [--keep NAME] BENCH_JSON\n"
+             f"       {argv[0]} --self-test")
+    args, opts = argv[1:], {}
+    if args == ["--self-test"]:
+        return self_test()
+    while len(args) > 1 and args[0] in ("--out", "--no-plots", "--keep"):
+        opt = args.pop(0)
+        opts[opt] = True if opt == "--no-plots" else args.pop(0)
+    if len(args) != 1:
+        sys.exit(usage)
+    path = args[0]
+    with open(path) as f:
+        run = json.load(f)
+    if "--keep" in opts:
+        name = opts["--keep"].removesuffix(".json")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            sys.exit(f"--keep {name}: a name of letters, digits, '.', '_', '-'")
+        kept = os.path.join(KEPT, name + ".json")
+        os.makedirs(KEPT, exist_ok=True)
+        try:
+            write_kept(run, kept)
+        except FileExistsError:
+            sys.exit(f"{kept} exists: the figures of a kept run are not overwritten; "
+                     "choose another name")
+        print(f"kept: {os.path.relpath(kept, TOP)} ({os.path.getsize(kept)} bytes)")
+    where = opts.get("--out")
+    if not where:
+        where = os.path.dirname(os.path.abspath(path))
+        if os.path.realpath(where) == os.path.realpath(KEPT):
+            # not into the repository: beside the runs, in results/
+            where = os.path.join(TOP, "results", "kept-" + os.path.basename(path)
+                                 .removesuffix(".json"))
+    os.makedirs(where, exist_ok=True)
+    text = report(run, where, plots="--no-plots" not in opts)
     with open(os.path.join(where, "report.md"), "w") as f:
         f.write(text)
     print(text)
-    print(f"report: {os.path.join(where, 'report.md')}; plots: {', '.join(pngs)}")
+    pngs = [os.path.join(where, f"{p}.png") for p in REPORTS
+            if p in run and "--no-plots" not in opts
+            and os.path.exists(os.path.join(where, f"{p}.png"))]
+    print(f"report: {os.path.join(where, 'report.md')}; plots: {', '.join(pngs) or 'none'}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

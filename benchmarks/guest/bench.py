@@ -4,7 +4,7 @@
 Runs in the guest (see benchmarks/run). Sets up two veth pairs, each in
 its own two network namespaces: rxe_hmm devices on one (a-b), upstream
 rdma_rxe devices on the other (c-d); both stay up for the whole run, and
-every part measures what it compares side by side, in rotating order.
+every part measures what it compares side by side, in a balanced order.
 
 Parts (RXE_HMM_BENCH_PARTS, comma separated; all by default):
 
@@ -22,9 +22,16 @@ Parts (RXE_HMM_BENCH_PARTS, comma separated; all by default):
               range with the unified walk and with hmm_range_fault() then
               migrate_vma_setup(), timed in the kernel.
 
+The modes of one comparison run in the order of a Williams design
+(order.py), repeat r taking its row r: fault and perftest over all their
+modes, invalidate and walk over their two (ABBA). bench.json's "order"
+says, per part, the design, the rows it needs to balance positions and
+neighbours, and the sequence each repeat ran.
+
 RXE_HMM_BENCH_SET is "default" (what make run runs: a few minutes),
 "full" (make bench) or "smoke" (the test of this script); RXE_HMM_REPEATS
-overrides the set's repeats. Writes
+overrides the set's repeats (a multiple of the designs' rows balances
+them: 10 for 5 modes, 4 for 4, 2 for 2). Writes
 everything, every sample included, to $RXE_HMM_RESULTS/bench.json;
 benchmarks/report.py on the host turns it into tables and plots.
 """
@@ -42,13 +49,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "guest"))
 import hmm_walk  # noqa: E402
 import lib  # noqa: E402  (tests/guest/lib.py)
+import order  # noqa: E402
 import perftest  # noqa: E402  (tests/guest/perftest.py)
 
 PARAMS = "/sys/module/rxe_hmm/parameters"
 KiB, MiB = 1 << 10, 1 << 20
 
 # What each set runs. Iterations are per run of a tool; every run is
-# repeated, the modes of one comparison rotating from repeat to repeat.
+# repeated, the modes of one comparison in the order of a Williams design
+# (order.py), a row per repeat.
 SETS = {
     "default": {
         "repeats": 3,
@@ -105,10 +114,15 @@ def set_policy(pair, policy, sides=("b",)):
         lib.write_sysfs(f"/sys/class/infiniband/{pair[side][0]}/migrate_policy", policy)
 
 
-def rotated(seq, rep):
-    """SEQ starting at its (REP mod len)-th item: each repeat another goes
-    first."""
-    return seq[rep % len(seq):] + seq[:rep % len(seq)]
+def start_order(orders, part, names, repeats, design="Williams"):
+    """ORDERS[PART]: the order record of a part's comparison of NAMES
+    (order.record()); says when REPEATS leave the design unbalanced."""
+    orders[part] = rec = order.record(names, design)
+    if repeats % rec["rows"]:
+        print(f"{part}: {repeats} repeat{'s' if repeats > 1 else ''} leave positions "
+              f"and neighbours unbalanced: the {design} design for {len(names)} modes "
+              f"needs a multiple of {rec['rows']}", flush=True)
+    return rec
 
 
 def tool_env(pair):
@@ -142,9 +156,10 @@ def fault_modes(pairs):
     return modes
 
 
-def part_fault(cfg, pairs, repeats):
+def part_fault(cfg, pairs, repeats, orders):
     samples = []
     modes = fault_modes(pairs)
+    rec = start_order(orders, "fault", [m[0] for m in modes], repeats)
     cases = [(op, size, iters, "dontneed") for op in cfg["fault_ops"]
              for size, iters in cfg["fault_sizes"]]
     if cfg["fault_touch"]:
@@ -172,8 +187,12 @@ def part_fault(cfg, pairs, repeats):
                     continue
                 one(mode, op, size, 2, drop)
         for rep in range(repeats):
+            # every case runs the repeat's sequence; a CPU write's cases
+            # the on-fault modes of it, in its order
+            seq = order.sequence(modes, rep)
+            rec["repeats"].append([m[0] for m in seq])
             for op, size, iters, drop in cases:
-                for mode in rotated(modes, rep):
+                for mode in seq:
                     if drop == "touch" and mode[2] != "on-fault":
                         continue
                     out = one(mode, op, size, iters, drop)
@@ -192,12 +211,17 @@ UNSORTED = re.compile(r"^(\d+), ([0-9.eE+-]+)$")
 
 
 def perftest_targets():
-    """(name, pair, policy, odp) of each perftest target."""
+    """(name, pair, policy, odp) of each perftest target; target_label()
+    tells them apart."""
     return [("rdma_rxe", "rdma_rxe", None, False),
             ("rxe_hmm", "rxe_hmm", "off", False),
             ("rdma_rxe", "rdma_rxe", None, True),
             ("rxe_hmm off", "rxe_hmm", "off", True),
             ("rxe_hmm on-fault", "rxe_hmm", "on-fault", True)]
+
+
+def target_label(target):
+    return f"{target[0]}{' --odp' if target[3] else ''}"
 
 
 def perftest_once(pairs, target, tool, size, iters):
@@ -225,12 +249,16 @@ def perftest_once(pairs, target, tool, size, iters):
     return [("cold", cold), ("steady", steady)]
 
 
-def part_perftest(cfg, pairs, repeats):
+def part_perftest(cfg, pairs, repeats, orders):
     samples = []
     targets = perftest_targets()
+    rec = start_order(orders, "perftest", [target_label(t) for t in targets], repeats)
     for rep in range(repeats):
+        # every tool runs the repeat's sequence
+        seq = order.sequence(targets, rep)
+        rec["repeats"].append([target_label(t) for t in seq])
         for tool, size, iters in cfg["perftest_tools"]:
-            for target in rotated(targets, rep):
+            for target in seq:
                 for phase, figures in perftest_once(pairs, target, tool, size, iters):
                     samples.append(dict(tool=tool, size=size, target=target[0],
                                         odp=target[3], phase=phase, rep=rep,
@@ -240,14 +268,20 @@ def part_perftest(cfg, pairs, repeats):
     return samples
 
 
-def part_invalidate(cfg, pairs, repeats):
+def part_invalidate(cfg, pairs, repeats, orders):
     samples = []
     set_policy(pairs["rxe_hmm"], "off")
+    # two passes against one, for each (delay, N): AB, BA, with the
+    # (delay, N) in reverse order too in odd repeats
+    rec = start_order(orders, "invalidate", ["2-pass", "1-pass"], repeats,
+                      "ABBA (every delay and N; those in reverse order in odd repeats)")
     configs = [(delay, nmrs, passes) for delay in cfg["invalidate_delays"]
                for nmrs in cfg["invalidate_nmrs"] for passes in (2, 1)]
     try:
         for rep in range(repeats):
-            for delay, nmrs, passes in configs[::1 if rep % 2 == 0 else -1]:
+            seq = order.sequence(rec["modes"], rep)
+            rec["repeats"].append(seq)
+            for delay, nmrs, passes in configs[::1 if seq[0] == "2-pass" else -1]:
                 write_param("odp_access_delay_ms", str(delay))
                 write_param("invalidate_one_pass", "Y" if passes == 1 else "N")
                 out = run_tool(pairs["rxe_hmm"], ["invalidate_lat", nmrs, 64 * 4096,
@@ -261,11 +295,13 @@ def part_invalidate(cfg, pairs, repeats):
     return samples
 
 
-def part_walk(cfg, pairs, repeats):
+def part_walk(cfg, pairs, repeats, orders):
     if not lib.has_unified_walk():
         print("walk: this kernel lacks the mm series", flush=True)
         return []
-    return hmm_walk.measure(repeats)
+    rec = start_order(orders, "walk", [m for m, _ in hmm_walk.MODES], repeats,
+                      "ABBA (every case)")
+    return hmm_walk.measure(repeats, rec)
 
 
 PARTS = {"fault": part_fault, "perftest": part_perftest,
@@ -341,7 +377,8 @@ def main():
         result["machine"] = machine()
         for part in parts:
             start = time.monotonic()
-            result[part] = PARTS[part](cfg, pairs, repeats)
+            result[part] = PARTS[part](cfg, pairs, repeats,
+                                       result.setdefault("order", {}))
             result.setdefault("seconds", {})[part] = round(time.monotonic() - start, 1)
     finally:
         for _, ns, _ in PAIRS.values():

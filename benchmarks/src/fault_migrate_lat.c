@@ -15,11 +15,26 @@
  * pages alike; with -t by a CPU write instead, which moves pages that sit
  * in device memory back to system memory (and leaves system pages be).
  *
+ * Every iteration's bytes are checked, after its timing, against a
+ * pattern in which each 8-byte word names its page and the iteration
+ * (pattern.h): a write must leave the initiator's pattern of this
+ * iteration in the target, a read must bring the target's (zeroes when it
+ * was dropped, or never written). A stale page, a page in the wrong place
+ * or one wrong byte fails the iteration. The check reads the target
+ * through the CPU, outside the timing: pages a write migrated to device
+ * memory come back to system memory then, and the next iteration's
+ * MADV_DONTNEED drops them, or its CPU write (-t) finds them there. The
+ * next operation meets the same state either way: an empty range, or
+ * populated system pages that the MR must fault in again.
+ *
  * usage: fault_migrate_lat [-P] [-r] [-t] SIZE ITERATIONS
- * Prints one JSON object: the iterations' latencies in ns, whether the
- * last operation moved the right bytes, and what the target's engine
- * counted over them (null on another device). Exit status 3: the bytes
- * were wrong (the JSON still says what was measured).
+ * Prints one JSON object: the iterations' latencies in ns, whether every
+ * operation moved the right bytes ("data_ok") and in how many iterations
+ * they were right ("iters_ok"), and what the target's engine counted over
+ * them (null on another device). On stderr, for the first wrong
+ * iterations: the iteration, the first wrong offset, the bytes expected
+ * and found. Exit status 3: some bytes were wrong (the JSON still says
+ * what was measured).
  */
 
 #define _GNU_SOURCE
@@ -31,8 +46,14 @@
 #include <unistd.h>
 
 #include "pair.h"
+#include "pattern.h"
 
 #define THP_SIZE	(2UL << 20)
+/* the pattern tags: the initiator's buffer, the target's CPU write */
+#define TAG_SOURCE	0xa5
+#define TAG_CPU		0xc3
+/* wrong iterations told on stderr, each by its first wrong byte */
+#define TELL_WRONG	5
 
 static void usage(const char *prog)
 {
@@ -46,13 +67,15 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
-	bool pinned = false, read = false, touch = false, data_ok;
+	bool pinned = false, read = false, touch = false;
 	struct rxe_hmmdv_dev_counters before = {};
+	int i, iters, opt, err, access, right = 0;
 	size_t size, map_len;
+	struct pattern_bad bad;
 	unsigned long long *ns;
 	uint8_t *raw, *mem;
 	struct ibv_mr *mr;
-	int i, iters, opt, err, access;
+	char what[96];
 	struct pair p;
 	uint64_t t0;
 
@@ -111,10 +134,10 @@ int main(int argc, char **argv)
 	pair_engine(&p, &before);
 
 	for (i = 0; i < iters; i++) {
-		/* a new pattern each time: the last one is checked below */
-		fill(p.buf, size, i + 1);
+		/* a write moves this; a read must overwrite it */
+		pattern_fill(p.buf, size, TAG_SOURCE, i + 1);
 		if (touch) {
-			fill(mem, size, 1000 + i);
+			pattern_fill(mem, size, TAG_CPU, i + 1);
 		} else if (!pinned && madvise(mem, size, MADV_DONTNEED)) {
 			perror("madvise(MADV_DONTNEED)");
 			return 1;
@@ -130,34 +153,39 @@ int main(int argc, char **argv)
 				err < 0 ? "error" : "status", err);
 			return 1;
 		}
-	}
 
-	/* did the last operation move the right bytes, byte for byte? */
-	if (read) {
-		uint8_t *want = malloc(size);
-
-		if (!want)
-			return 1;
-		/* dropped (or pinned, never written): zeroes */
-		if (touch)
-			fill(want, size, 1000 + iters - 1);
-		else
-			memset(want, 0, size);
-		data_ok = !memcmp(p.buf, want, size);
-		free(want);
-	} else {
-		data_ok = !memcmp(mem, p.buf, size);
+		/*
+		 * Byte for byte: a read brings what the target holds (the
+		 * CPU's write, or zeroes: dropped, or pinned and never
+		 * written), a write leaves the initiator's bytes there.
+		 */
+		if (read ? !pattern_check(p.buf, size,
+					  touch ? TAG_CPU : PATTERN_ZERO, i + 1,
+					  &bad) :
+		    !pattern_check(mem, size, TAG_SOURCE, i + 1, &bad)) {
+			right++;
+			continue;
+		}
+		if (i - right < TELL_WRONG) {
+			snprintf(what, sizeof(what),
+				 "iteration %d of %d, RDMA %s of %zu bytes",
+				 i + 1, iters, read ? "read" : "write", size);
+			pattern_print_bad(stderr, what, size, &bad);
+		}
 	}
 
 	printf("{\"ns\":[");
 	for (i = 0; i < iters; i++)
 		printf("%s%llu", i ? "," : "", ns[i]);
-	printf("],\"data_ok\":%s", data_ok ? "true" : "false");
+	printf("],\"data_ok\":%s,\"iters_ok\":%d",
+	       right == iters ? "true" : "false", right);
 	pair_print_engine(&p, &before);
 	printf("}\n");
-	if (!data_ok) {
-		fprintf(stderr, "data mismatch after the last %s\n",
-			read ? "read" : "write");
+	if (right != iters) {
+		fprintf(stderr, "RDMA %s: wrong bytes in %d of %d iterations%s\n",
+			read ? "read" : "write", iters - right, iters,
+			iters - right > TELL_WRONG ? " (the first ones above)" :
+			"");
 		return 3;
 	}
 	ibv_dereg_mr(mr);

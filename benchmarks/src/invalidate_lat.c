@@ -12,9 +12,19 @@
  * unless its invalidate_one_pass debug knob makes each MR wait in turn;
  * the caller (benchmarks/guest/bench.py) sets the knob.
  *
+ * Then each MR in turn must still map the whole buffer: the initiator
+ * writes every page of it through MR i, in a pattern in which each 8-byte
+ * word names its page and the MR (pattern.h), the target checks every
+ * byte, and drops the buffer again for the next MR. A page in the wrong
+ * place, one left from the MR before, or a wrong byte fails the run. The
+ * writes under traffic are not checked: a drop may empty a page at any
+ * moment, and the QPs' writes overlap.
+ *
  * usage: invalidate_lat NMRS BUFFER_SIZE ITERATIONS
  * Prints one JSON object: the madvise() latencies in ns, the writes done
- * meanwhile, and what the target's engine counted.
+ * meanwhile, and what the target's engine counted. Exit status 1 when a
+ * check failed, with the MR, the first wrong offset and the bytes
+ * expected and found on stderr.
  */
 
 #define _GNU_SOURCE
@@ -28,10 +38,13 @@
 #include <unistd.h>
 
 #include "pair.h"
+#include "pattern.h"
 
 #define PAGE		4096UL
 /* the writes get this long to fault pages back in between two drops */
 #define REFILL_US	2000
+/* the pattern's tag of the checking writes; their iteration is the MR */
+#define TAG_CHECK	0xb4
 
 struct traffic {
 	struct pair *p;
@@ -113,6 +126,8 @@ int main(int argc, char **argv)
 {
 	struct rxe_hmmdv_dev_counters before = {};
 	struct traffic t = {};
+	struct pattern_bad bad;
+	char what[64];
 	unsigned long long *ns;
 	unsigned int nmrs = 0, i;
 	pthread_t thread;
@@ -133,7 +148,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ns = calloc(iters, sizeof(*ns));
-	err = ns ? pair_open(&p, nmrs, nmrs * PAGE) : ENOMEM;
+	/* a page per QP for the traffic, the whole buffer for the checks */
+	err = ns ? pair_open(&p, nmrs, t.len > nmrs * PAGE ? t.len :
+			     nmrs * PAGE) : ENOMEM;
 	if (err) {
 		fprintf(stderr, "setting up the QPs: %s\n", strerror(err));
 		return 1;
@@ -184,19 +201,33 @@ int main(int argc, char **argv)
 	pair_print_engine(&p, &before);
 	printf("}\n");
 
-	/* every MR still maps the buffer: one more write each, checked */
+	/* every MR still maps every page of the buffer, in its place */
 	for (i = 0; i < nmrs; i++) {
-		fill(p.buf, PAGE, 7 + i);
-		err = post_wait(&p.a, p.qa[i], IBV_WR_RDMA_WRITE, p.buf, PAGE,
+		pattern_fill(p.buf, t.len, TAG_CHECK, i + 1);
+		err = post_wait(&p.a, p.qa[i], IBV_WR_RDMA_WRITE, p.buf, t.len,
 				p.buf_mr->lkey, (uintptr_t)t.mem, t.mr[i]->rkey,
 				0, 0);
-		if (err || memcmp(t.mem, p.buf, PAGE)) {
-			fprintf(stderr, "MR %u: write after the drops: %s\n", i,
-				err ? "failed" : "data mismatch");
+		if (err) {
+			fprintf(stderr, "MR %u of %u: write after the drops: "
+				"%s %d\n", i + 1, nmrs,
+				err < 0 ? "error" : "status", err);
 			return 1;
 		}
-		ibv_dereg_mr(t.mr[i]);
+		if (pattern_check(t.mem, t.len, TAG_CHECK, i + 1, &bad)) {
+			snprintf(what, sizeof(what),
+				 "MR %u of %u: write after the drops", i + 1,
+				 nmrs);
+			pattern_print_bad(stderr, what, t.len, &bad);
+			return 1;
+		}
+		/* the next MR faults the buffer in anew */
+		if (madvise(t.mem, t.len, MADV_DONTNEED)) {
+			perror("madvise(MADV_DONTNEED)");
+			return 1;
+		}
 	}
+	for (i = 0; i < nmrs; i++)
+		ibv_dereg_mr(t.mr[i]);
 	munmap(t.mem, t.len);
 	pair_close(&p);
 	free(ns);
