@@ -3,12 +3,17 @@
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The runner ends a timed-out test with SIGTERM to its process group: exit
+# through the tests' finally clauses, which tear down what they set up.
+signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
 
 # As lib.sh does: rdma-core's and perftest's programs come first.
 os.environ["PATH"] = ":".join(
@@ -67,18 +72,19 @@ def has_unified_walk():
 TAP = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (SKIP|XFAIL)?\s*(.*))?")
 
 
-def record_case(name, status, seconds=0, message=""):
-    """lib.sh's record_case: appends one case to $RXE_HMM_CASES."""
+def record_case(name, status, seconds=0, message="", path=None):
+    """lib.sh's record_case: appends one case to PATH, by default
+    $RXE_HMM_CASES."""
     case = {"name": name, "status": status, "seconds": seconds}
     if message:
         case["message"] = message
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
+    with open(path or os.environ["RXE_HMM_CASES"], "a") as cases:
         cases.write(json.dumps(case) + "\n")
 
 
-def run_tap(cmd, prefix, env=None):
+def run_tap(cmd, prefix, env=None, cases=None):
     """Runs a kselftest-harness program; each TAP result becomes a case
-    PREFIX/NAME in $RXE_HMM_CASES. Returns the program's exit status, or 1
+    PREFIX/NAME in CASES (default $RXE_HMM_CASES). Returns the program's exit status, or 1
     when it reported no test at all."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
@@ -95,9 +101,36 @@ def run_tap(cmd, prefix, env=None):
         status = "fail" if m.group(1) == "not ok" else \
             "skip" if m.group(3) == "SKIP" else "pass"
         record_case(f"{prefix}/{m.group(2)}", status,
-                    round(time.monotonic() - start, 3), m.group(4) or "")
+                    round(time.monotonic() - start, 3), m.group(4) or "", cases)
     status = proc.wait()
     if seen == 0:
         print(f"{cmd[0]} reported no test", file=sys.stderr)
         return 1
     return status
+
+
+def read_baseline(path):
+    """Maps each case name of a baseline file (tests/baseline/) to its
+    status there."""
+    base = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                status, name = line.split()[:2]
+                base[name] = status
+    return base
+
+
+def against_baseline(cases, base, what):
+    """Judges CASES (dicts) against a baseline BASE (read_baseline) named
+    WHAT: a case that passed there and does not pass here fails, and so
+    does a baseline case that did not run. Returns the judged cases."""
+    ran = set()
+    for c in cases:
+        ran.add(c["name"])
+        if base.get(c["name"]) == "pass" and c["status"] != "pass":
+            c["status"] = "fail"
+            c["message"] = f"passes in {what}; here: {c.get('message', '')}"
+    return cases + [{"name": name, "status": "fail", "seconds": 0,
+                     "message": f"in {what}, did not run here"}
+                    for name in sorted(base) if name not in ran]
