@@ -4,6 +4,8 @@
 #                  benchmark set, prints its tables and writes its plots
 #   make bench     the full benchmark set, 5 repeats
 #   make check     tests: boots the test guest, runs tests/suite
+#   make check-full  make check, then the heavy tier of tests/suite-full
+#                  (more kernels; CI does not run it)
 #   make deps      installs packages and fetches the pinned inputs
 #   make lint      checkpatch --strict, W=1 and sparse on our kernel code
 #   make module    builds rxe_hmm.ko for the test kernel (into the cache)
@@ -14,7 +16,7 @@
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel bench-kernel module userspace check lint baseline run bench clean
+.PHONY: all deps kernel bench-kernel module userspace check check-full lint baseline run bench clean
 
 all: module userspace
 
@@ -35,6 +37,9 @@ userspace: deps
 
 check: deps
 	@tests/check $(T)
+
+check-full: deps
+	@tests/check --full $(T)
 
 lint: deps
 	@scripts/lint.sh
