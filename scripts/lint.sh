@@ -11,10 +11,12 @@
 #   - each patch of the mm series built in three configs with W=1 and
 #     sparse (scripts/check-mm-series.sh).
 # Each check is a case (JSON line) in FILE when given; the exit status is
-# 1 when any check failed.
-set -euo pipefail
+# 1 when any check failed. No -e: a check that fails, or cannot run, is
+# recorded as failed and the later ones still run (tests/expected-cases
+# fails a run in which one of them is missing).
+set -uo pipefail
 . "$(dirname "$0")/common.sh"
-cd "$RXE_HMM_TOP"
+cd "$RXE_HMM_TOP" || exit 1
 
 cases=/dev/null
 if [ "${1:-}" = --cases ]; then
@@ -56,19 +58,31 @@ for p in $(git ls-files -co --exclude-standard 'kernel/patches/*.patch'); do
 done
 
 # shellcheck disable=SC2086
-kdir=$(scripts/build-kernel.sh $TEST_KERNEL)
-export_userspace
+kdir=$(scripts/build-kernel.sh $TEST_KERNEL) || kdir=
+sparse='' rdma_core=''
+if userspace=$(scripts/build-userspace.sh); then
+	sparse=$(awk '$1 == "sparse" { print $2 }' <<<"$userspace")
+	rdma_core=$(awk '$1 == "rdma-core" { print $2 }' <<<"$userspace")
+fi
 out_dir=$(mktemp -d)
 trap 'rm -rf "$out_dir"' EXIT
-# Every line that is not kbuild's own progress report is a diagnostic.
-diag=$(make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 C=1 \
-	CHECK="$RXE_HMM_SPARSE" -j"$JOBS" 2>&1 |
-	grep -vE '^(make(\[[0-9]+\])?: |  (CC|CHECK|LD|MODPOST|UPD|AR) )' || true)
-if [ -z "$diag" ]; then
-	record lint/build-W1-sparse pass ""
+if [ -z "$kdir" ] || [ -z "$sparse" ]; then
+	record lint/build-W1-sparse fail "no test kernel build or no sparse (see above)"
 else
-	echo "$diag"
-	record lint/build-W1-sparse fail "$(wc -l <<<"$diag") lines of diagnostics"
+	# Every line that is not kbuild's own progress report is a
+	# diagnostic, and a make that failed fails whatever it printed.
+	log=$out_dir/build.log
+	make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 C=1 \
+		CHECK="$sparse" -j"$JOBS" >"$log" 2>&1
+	make_status=$?
+	diag=$(grep -vE '^(make(\[[0-9]+\])?: (Entering|Leaving) directory|  (CC|CHECK|LD|MODPOST|UPD|AR) )' "$log")
+	if [ $make_status -eq 0 ] && [ -z "$diag" ] && [ -f "$out_dir/rxe_hmm.ko" ]; then
+		record lint/build-W1-sparse pass ""
+	else
+		echo "$diag"
+		record lint/build-W1-sparse fail \
+			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
+	fi
 fi
 
 # Compile-only against a tree without our mm series. While
@@ -77,27 +91,30 @@ fi
 # unresolved symbols are not errors).
 mm_patches=()
 mm_series mm_patches
+rm -rf "${out_dir:?}"/*
 if [ ${#mm_patches[@]} -eq 0 ]; then
 	ukdir=$kdir
 	out="see lint/build-W1-sparse"
+	make -C "$ukdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" -j"$JOBS" >/dev/null 2>&1
 else
 	# shellcheck disable=SC2086
-	ukdir=$(scripts/build-kernel.sh --unpatched-prepared $TEST_KERNEL)
-	rm -rf "${out_dir:?}"/*
-	out=$(make -C "$ukdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" \
-		KBUILD_MODPOST_WARN=1 -j"$JOBS" 2>&1) || true
+	ukdir=$(scripts/build-kernel.sh --unpatched-prepared $TEST_KERNEL) || ukdir=
+	out=$( [ -n "$ukdir" ] && make -C "$ukdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" \
+		KBUILD_MODPOST_WARN=1 -j"$JOBS" 2>&1)
 fi
-if [ -f "$out_dir/rxe_hmm.ko" ]; then
+if [ -n "$ukdir" ] && [ -f "$out_dir/rxe_hmm.ko" ]; then
 	record lint/build-unpatched-7.3.4 pass ""
 else
 	echo "$out" | tail -n 30
-	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against $ukdir"
+	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against ${ukdir:-a stock tree}"
 fi
 
 # The provider, in rdma-core's style: clang-format changes nothing.
-rc_style=$(dirname "$RXE_HMM_RDMA_CORE")/.clang-format
+rc_style=$(dirname "${rdma_core:-/nonexistent/build}")/.clang-format
 for f in $(git ls-files -co --exclude-standard 'rdma-core-provider/*.[ch]'); do
-	if out=$(clang-format --style=file:"$rc_style" "$f" | diff -u "$f" -); then
+	if [ ! -f "$rc_style" ]; then
+		record "lint/clang-format/$f" fail "no rdma-core .clang-format (rdma-core build failed?)"
+	elif out=$(clang-format --style=file:"$rc_style" "$f" | diff -u "$f" -); then
 		record "lint/clang-format/$f" pass ""
 	else
 		echo "$out"
