@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rdma.h"
+#include "kselftest.h"
 
 int rdma_reconnect(struct rdma *r)
 {
@@ -86,7 +87,7 @@ void *map_anon(size_t len, int prot)
 long long dev_counter(const char *dev, const char *name)
 {
 	char path[256];
-	long long v = -1;
+	long long v;
 	FILE *f;
 
 	/* the core caches hw counters for RDMA_HW_STATS_DEFAULT_LIFESPAN */
@@ -94,11 +95,19 @@ long long dev_counter(const char *dev, const char *name)
 	snprintf(path, sizeof(path),
 		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
 		 dev, name);
+	/*
+	 * A counter that cannot be read is a failure of the test that asked,
+	 * never a value: two missing reads must not compare equal.
+	 */
 	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
+	if (!f) {
+		fprintf(stderr, "# counter %s: %s\n", path, strerror(errno));
+		exit(KSFT_FAIL);
+	}
+	if (fscanf(f, "%lld", &v) != 1) {
+		fprintf(stderr, "# counter %s: not a number\n", path);
+		exit(KSFT_FAIL);
+	}
 	fclose(f);
 	return v;
 }
