@@ -1,7 +1,8 @@
 #!/bin/bash
 # rxe_hmm.ko's lifecycle with devices and users alive. Unloading is refused
-# while a process holds an ODP MR, and while a device exists (as for
-# rdma_rxe in 7.3.4: a device holds a reference to its module). Deleting a
+# while a device exists (as for rdma_rxe in 7.3.4: a device holds a
+# reference to its module), and a process with an ODP MR holds a reference
+# of its own, so that it would keep the module even without the device. Deleting a
 # link under a process's MRs disassociates that process. With the links
 # deleted the module unloads, and never takes rdma_rxe's devices with it.
 . "$(dirname "$0")/lib.sh"
@@ -37,10 +38,20 @@ setup_loopback rxe_hmm
 ibv_rc_pingpong -d "$DEV_LO" -g "$GID_LO" -p 18700 -o >/dev/null 2>&1 &
 holder=$!
 wait_listen init 18700
+# The device alone already refuses the unload (the case after this one):
+# what the MR's owner adds is a reference of its own.
+held=$(cat /sys/module/rxe_hmm/refcnt)
 expect_refused rmmod-refused-with-odp-mr
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 holder=
+unheld=$(cat /sys/module/rxe_hmm/refcnt)
+if [ "$held" -gt "$unheld" ]; then
+	case_result odp-mr-owner-holds-module pass
+else
+	case_result odp-mr-owner-holds-module fail \
+		"module refcnt $held with the ODP MR's owner, $unheld without"
+fi
 expect_refused rmmod-refused-with-device
 # the device still works after the refusals
 if out=$(ibv_devinfo -d "$DEV_LO" 2>&1) && grep -q PORT_ACTIVE <<<"$out"; then

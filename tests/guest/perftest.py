@@ -66,7 +66,12 @@ RUNS_PER_MEASUREMENT = 3
 
 
 class CalibrationFailed(RuntimeError):
-    """A perftest run that failed because its clock calibration did."""
+    """A perftest run that failed because its clock calibration did; after
+    the last run, with the line of each run that was tried."""
+
+    def __init__(self, message, retried=()):
+        super().__init__(message)
+        self.retried = list(retried)
 
 
 def run_perftest(pair, tool, odp=False, size=None, iters=None, extra=()):
@@ -81,13 +86,13 @@ def run_perftest(pair, tool, odp=False, size=None, iters=None, extra=()):
             retried.append(f"run {run}: clock calibration failed: "
                            f"{failure_gist(str(e))}")
             if run == RUNS_PER_MEASUREMENT:
-                raise CalibrationFailed("; ".join(retried)) from e
+                raise CalibrationFailed("; ".join(retried), retried) from e
             continue
         if CALIBRATION_FAILED not in output:
             break
         retried.append(f"run {run}: exit 0, clock calibration failed")
         if run == RUNS_PER_MEASUREMENT:
-            raise CalibrationFailed("; ".join(retried))
+            raise CalibrationFailed("; ".join(retried), retried)
     return figures, output, retried
 
 
@@ -170,6 +175,8 @@ def run_cases(pair):
                 problem = check_figures(tool, figures)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
                 problem = str(e)
+                # every run failed its calibration: all of them were tries
+                retried = getattr(e, "retried", retried)
             result = {"name": name, "status": "fail" if problem else "pass",
                       "seconds": round(time.monotonic() - start, 2)}
             if retried:
