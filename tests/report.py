@@ -119,13 +119,14 @@ def judge(cases, tests, vm_status, vm_results, skip_rules, failure_rules,
         if test not in ran:
             cases.append({"test": test, "name": test, "status": "fail", "seconds": 0,
                           "message": f"left no result (guest exit status {vm_status})"})
+    # The runner exits 1 for failed cases (an expected failure among them);
+    # anything else is the guest's doing.
+    runner_failed = any(c["status"] == "fail" for c in cases)
     apply_expected_failures(cases, failure_rules, versions)
     apply_expected_skips(cases, skip_rules)
     cases += missing_expected(cases, expected, tests)
-    # The runner exits 1 for failed cases; anything else is the guest's doing.
     if vm_status is not None and (
-            vm_status not in (0, 1) or
-            (vm_status == 1 and all(c["status"] != "fail" for c in cases))):
+            vm_status not in (0, 1) or (vm_status == 1 and not runner_failed)):
         cases.append({"test": "vm", "name": "vm", "status": "fail", "seconds": 0,
                       "message": f"guest exit status {vm_status}, see "
                       f"{vm_results}/console.log"})

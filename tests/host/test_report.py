@@ -98,6 +98,13 @@ class Missing(unittest.TestCase):
         got = by_name(judge([case("t/a", "pass", "t")], vm_status=125))
         self.assertEqual("fail", got["vm"]["status"])
 
+    def test_guest_exit_1_for_an_expected_failure_is_fine(self):
+        got = by_name(judge([case("t/bug", "fail", "t")], vm_status=1,
+                            failures=[("kernel", "7.3.4", "t/bug", "upstream")],
+                            versions={"kernel": "7.3.4"}))
+        self.assertNotIn("vm", got)
+        self.assertEqual("pass", got["t/bug"]["status"])
+
     def test_guest_exit_1_without_failed_case_fails(self):
         got = by_name(judge([case("t/a", "pass", "t")], vm_status=1))
         self.assertEqual("fail", got["vm"]["status"])
