@@ -20,7 +20,7 @@ import os
 import sys
 import unittest
 
-from lib import read_baseline, setup_loopback, teardown_net
+from lib import against_baseline, read_baseline, setup_loopback, teardown_net
 from rdma_core_tests import RecordingResult, load_rdma_core_tests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,36 +87,36 @@ def main():
     base = {}
     if args.baseline != "none":
         base = read_baseline(args.baseline)
-    with open(os.environ["RXE_HMM_CASES"], "a") as cases:
-        for test in sorted(outcomes):
-            status, seconds, message = outcomes[test]
-            name = f"rdma-core/{test}"
-            if name in must_pass and status != "pass":
-                status = "fail"
-                message = f"must pass on {link_type}; here: {message}"
-            elif base.get(name) == "pass" and status != "pass":
-                status = "fail"
-                message = f"passes in {os.path.basename(args.baseline)}; here: {message}"
-            case = {"name": name, "status": status, "seconds": seconds}
-            if message:
-                case["message"] = message
-            cases.write(json.dumps(case) + "\n")
+    what = os.path.basename(args.baseline)
+    filtered = os.environ.get("RXE_HMM_SUITE_FILTER")
+    cases = []
+    for test in sorted(outcomes):
+        status, seconds, message = outcomes[test]
+        case = {"name": f"rdma-core/{test}", "status": status, "seconds": seconds}
+        if case["name"] in must_pass and status != "pass":
+            case.update(status="fail", message=f"must pass on {link_type}; here: {message}")
+        elif message:
+            case["message"] = message
+        cases.append(case)
+    ran = {c["name"] for c in cases}
+    # With a filter, only the tests that ran are compared.
+    judged = against_baseline(cases, {n: s for n, s in base.items()
+                                      if not filtered or n in ran}, what)
+    if not filtered:
+        judged += [{"name": name, "status": "fail", "seconds": 0,
+                    "message": f"must pass on {link_type}, did not run"}
+                   for name in sorted(must_pass - ran - set(base))]
         # Per test above; in sum here: no fewer passes than the baseline.
-        if base and not os.environ.get("RXE_HMM_SUITE_FILTER"):
+        if base:
             here = sum(1 for s, _, _ in outcomes.values() if s == "pass")
             there = sum(1 for s in base.values() if s == "pass")
-            cases.write(json.dumps({
-                "name": "rdma-core-suite/pass-count",
-                "status": "pass" if here >= there else "fail", "seconds": 0,
-                "message": f"{here} pass here, {there} in "
-                           f"{os.path.basename(args.baseline)}"}) + "\n")
-        ran = {f"rdma-core/{t}" for t in outcomes}
-        required = {n for n, s in base.items() if s == "pass"} | must_pass
-        for name in sorted(n for n in required if n not in ran):
-            if not os.environ.get("RXE_HMM_SUITE_FILTER"):
-                cases.write(json.dumps({"name": name, "status": "fail", "seconds": 0,
-                                        "message": "required to pass, did not run"})
-                            + "\n")
+            judged.append({"name": "rdma-core-suite/pass-count",
+                           "status": "pass" if here >= there else "fail",
+                           "seconds": 0,
+                           "message": f"{here} pass here, {there} in {what}"})
+    with open(os.environ["RXE_HMM_CASES"], "a") as out:
+        for c in judged:
+            out.write(json.dumps(c) + "\n")
     return 0
 
 
