@@ -648,7 +648,7 @@ static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
 	struct rxe_odp *odp = finish->odp;
 	u64 t0 = ktime_get_ns();
 
-	rxe_odp_table_wait(&odp->table);
+	rxe_odp_table_wait(&odp->table, finish->clears);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS, ktime_get_ns() - t0);
 	if (finish == &odp->finish)
 		clear_bit_unlock(0, &odp->finish_busy);
@@ -671,6 +671,7 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	unsigned long end = min(range->end, odp->end);
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
+	u64 clears;
 
 	spin_lock(&odp->table.lock);
 	if (!own)
@@ -679,24 +680,28 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	if (range->event == MMU_NOTIFY_RELEASE)
 		WRITE_ONCE(odp->table.dead, true);
 	cleared = rxe_odp_table_clear(&odp->table, start, end);
+	clears = odp->table.clears;
 	spin_unlock(&odp->table.lock);
 
-	if (!own)
+	if (!own) {
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
-	if (!cleared)
-		return true;
-	if (!own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
+	}
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
 
-	if (!rxe_odp_table_busy(&odp->table))
+	/*
+	 * Not only when this pass cleared something: the core frees the
+	 * range's pages once we return, and an access may still use one
+	 * whose entry an earlier invalidation cleared.
+	 */
+	if (!rxe_odp_table_must_wait(&odp->table, clears))
 		return true;
 	/* Cannot wait here, and pass 2 runs in this same context. */
 	if (!mmu_notifier_range_blockable(range))
 		return false;
 	/* the debug knob: what every notifier did before the two passes */
 	if (READ_ONCE(invalidate_one_pass)) {
-		rxe_odp_table_wait(&odp->table);
+		rxe_odp_table_wait(&odp->table, clears);
 		return true;
 	}
 
@@ -706,11 +711,12 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 		finish = kmalloc_obj(*finish, GFP_NOWAIT);
 		if (!finish) {
 			/* behave as a one-pass notifier */
-			rxe_odp_table_wait(&odp->table);
+			rxe_odp_table_wait(&odp->table, clears);
 			return true;
 		}
 	}
 	finish->odp = odp;
+	finish->clears = clears;
 	*f = &finish->base;
 	return true;
 }

@@ -20,6 +20,8 @@ struct rxe_odp;
 struct rxe_odp_finish {
 	struct mmu_interval_notifier_finish	base;
 	struct rxe_odp				*odp;
+	/* the table's clears that pass 2 waits out */
+	u64					clears;
 };
 
 struct rxe_odp {

@@ -23,6 +23,8 @@ void rxe_odp_table_init(struct rxe_odp_table *t)
 	atomic_set(&t->active, 0);
 	t->dead = false;
 	t->mapped = 0;
+	t->clears = 0;
+	t->settled = 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_init);
 
@@ -106,8 +108,9 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_store);
 
 /*
  * Clears the entries of [@start, @end). Caller holds @t->lock. Returns
- * how many were present: when none was, no access can be using a page of
- * the range and the invalidation need not wait.
+ * how many were present, for the counters: whether the invalidation must
+ * wait is rxe_odp_table_must_wait()'s to say, with @t->clears read under
+ * the same lock.
  */
 unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 				  unsigned long start, unsigned long end)
@@ -136,6 +139,8 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 		}
 	}
 	t->mapped -= cleared;
+	if (cleared)
+		t->clears++;
 	return cleared;
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_clear);
@@ -165,7 +170,7 @@ int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a)
 	a->srcu_idx = srcu_read_lock(&rxe_odp_srcu);
 	atomic_inc(&t->active);
 	/*
-	 * Pairs with the barrier in rxe_odp_table_busy(): either the
+	 * Pairs with the barrier in rxe_odp_table_must_wait(): either the
 	 * invalidation sees this access, or this access sees its clear.
 	 */
 	smp_mb__after_atomic();
@@ -185,24 +190,35 @@ void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a)
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_end);
 
 /*
- * After clearing entries: whether an access may still use a page whose
- * entry was cleared, so the invalidation has to wait for it.
+ * After an invalidation cleared its range, with @clears the value of
+ * @t->clears it read under the lock then: whether an access may still use
+ * a page whose entry is gone, so that the invalidation must wait for it.
  */
-bool rxe_odp_table_busy(struct rxe_odp_table *t)
+bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 clears)
 {
+	/* settled only grows; a stale read only makes us wait */
+	if (READ_ONCE(t->settled) >= clears)
+		return false;
 	/*
-	 * Orders the caller's clearing of entries before the read of
-	 * @active; pairs with smp_mb__after_atomic() in
-	 * rxe_odp_access_begin().
+	 * Orders the clearing of entries before the read of @active; pairs
+	 * with smp_mb__after_atomic() in rxe_odp_access_begin(): either we
+	 * see the access, or it sees every clear so far.
 	 */
 	smp_mb();
 	return atomic_read(&t->active);
 }
-EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_busy);
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_must_wait);
 
-/* Waits for every access that began before the call. May sleep. */
-void rxe_odp_table_wait(struct rxe_odp_table *t)
+/*
+ * Waits for every access that began before the call, and so for every
+ * access that may use a page of the first @clears clears. May sleep.
+ */
+void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears)
 {
 	synchronize_srcu_expedited(&rxe_odp_srcu);
+	spin_lock(&t->lock);
+	if (clears > t->settled)
+		WRITE_ONCE(t->settled, clears);
+	spin_unlock(&t->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_wait);

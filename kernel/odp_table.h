@@ -17,10 +17,13 @@
  *
  * Protocol: the data path brackets every use of entries with
  * rxe_odp_access_begin() / rxe_odp_access_end() and never sleeps on a
- * lock. An invalidation clears entries under @lock, then, if any entry it
- * cleared was present and an access is in flight, waits for the accesses
- * that started before the clear (an SRCU grace period). Accesses that
- * start after the clear see the cleared entries and fault.
+ * lock or allocates in between. An invalidation clears entries under
+ * @lock, then waits for the accesses that started before the clear (an
+ * SRCU grace period) unless no access is in flight, or every clear of a
+ * present entry so far has been waited out. Finding nothing present is
+ * not enough: an earlier invalidation may have cleared the range and
+ * still be waiting, or may have refused to wait, while an access uses a
+ * page of it. Accesses that start after a clear see it and fault.
  */
 
 #ifndef RXE_ODP_TABLE_H
@@ -52,6 +55,13 @@ struct rxe_odp_table {
 	bool		dead;
 	/* present entries, under @lock */
 	unsigned long	mapped;
+	/*
+	 * Clears that found a present entry, and the last of them that a
+	 * wait has covered since; both under @lock. While they differ, an
+	 * access in flight may use a page whose entry is already gone.
+	 */
+	u64		clears;
+	u64		settled;
 };
 
 struct rxe_odp_access {
@@ -71,8 +81,8 @@ size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
 
 int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
-bool rxe_odp_table_busy(struct rxe_odp_table *t);
-void rxe_odp_table_wait(struct rxe_odp_table *t);
+bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 clears);
+void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears);
 
 /**
  * rxe_odp_table_entry() - read the entry of @va without a lock

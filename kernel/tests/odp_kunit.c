@@ -18,6 +18,8 @@ struct inval_kunit {
 	struct rxe_dev *rxe;
 	struct rxe_odp *odp;
 	struct page *page;
+	/* set just before the test ends the access that holds @page */
+	bool access_ended;
 };
 
 static int inval_kunit_init(struct kunit *test)
@@ -105,17 +107,159 @@ static void inval_idle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 1UL, k->odp->notifier.invalidate_seq);
 }
 
-/* An access in flight, but nothing present: nothing to wait for. */
+/* Nothing present and nothing in flight: nothing to wait for. */
 static void inval_nothing_present(struct kunit *test)
 {
 	struct inval_kunit *k = test->priv;
 	struct mmu_interval_notifier_finish *finish;
+
+	KUNIT_EXPECT_TRUE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
+	KUNIT_EXPECT_NULL(test, finish);
+}
+
+/* Begins an access and looks the first page up, as the data path does. */
+static void begin_holding_first_page(struct kunit *test,
+				     struct rxe_odp_access *a)
+{
+	struct inval_kunit *k = test->priv;
+
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, a));
+	KUNIT_ASSERT_PTR_EQ(test, k->page,
+			    hmm_pfn_to_page(rxe_odp_table_entry(&k->odp->table,
+								MR_START)));
+}
+
+static void end_access(struct kunit *test, struct rxe_odp_access *a)
+{
+	struct inval_kunit *k = test->priv;
+
+	WRITE_ONCE(k->access_ended, true);
+	rxe_odp_access_end(&k->odp->table, a);
+}
+
+struct invalidator {
+	struct inval_kunit *k;
+	struct task_struct *task;
+	bool ret;
+	/* whether the access had ended when the core could free the page */
+	bool saw_ended;
+	struct completion done;
+};
+
+/* Both passes of one blockable invalidation, as the mm runs them. */
+static int invalidate_thread(void *arg)
+{
+	struct invalidator *inv = arg;
+	struct mmu_interval_notifier_finish *finish;
+
+	inv->ret = start(inv->k, true, MMU_NOTIFY_UNMAP, &finish);
+	if (finish)
+		rxe_odp_mn_ops.invalidate_finish(finish);
+	/* from here on the core zaps the range and may free its pages */
+	inv->saw_ended = READ_ONCE(inv->k->access_ended);
+	complete(&inv->done);
+	return 0;
+}
+
+/*
+ * Creates the thread of one invalidation. Before the access begins: an
+ * access must not allocate, as reclaim may invalidate and wait for it.
+ */
+static void prepare_invalidator(struct kunit *test, struct invalidator *inv)
+{
+	inv->k = test->priv;
+	init_completion(&inv->done);
+	inv->task = kthread_create(invalidate_thread, inv, "odp_kunit_inval");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(inv->task));
+}
+
+/*
+ * Runs @inv, a blockable invalidation of the first page, and checks that
+ * it returns only after the access @a, which holds the page, has ended.
+ */
+static void expect_invalidation_waits(struct kunit *test,
+				      struct invalidator *inv,
+				      struct rxe_odp_access *a)
+{
+	unsigned long early;
+
+	wake_up_process(inv->task);
+	/* one that does not wait is done long before this */
+	early = wait_for_completion_timeout(&inv->done, msecs_to_jiffies(300));
+	end_access(test, a);
+	if (!early)
+		wait_for_completion(&inv->done);
+	KUNIT_EXPECT_EQ_MSG(test, 0UL, early,
+			    "the invalidation returned with an access in flight");
+	KUNIT_EXPECT_TRUE(test, inv->ret);
+	KUNIT_EXPECT_TRUE(test, inv->saw_ended);
+}
+
+/*
+ * Two invalidations of a page that an access in flight looked up. The
+ * first clears the entry and waits in pass 2; the second finds nothing
+ * present, yet the core zaps and frees the page as soon as it returns, so
+ * it must wait for the access too (issue 16, defect 1).
+ */
+static void inval_overlap_waits(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *first;
+	struct invalidator inv;
 	struct rxe_odp_access a;
 
+	prepare_invalidator(test, &inv);
+	map_first_page(test);
+	begin_holding_first_page(test, &a);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first));
+	KUNIT_EXPECT_NOT_NULL(test, first);
+	expect_invalidation_waits(test, &inv, &a);
+	if (first)
+		rxe_odp_mn_ops.invalidate_finish(first);
+}
+
+/* The same, when the second one may not sleep: it must refuse. */
+static void inval_overlap_nonblockable(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *first, *finish;
+	struct rxe_odp_access a;
+
+	map_first_page(test);
+	begin_holding_first_page(test, &a);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first));
+	KUNIT_EXPECT_FALSE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
+	end_access(test, &a);
+	KUNIT_EXPECT_NULL(test, finish);
+	KUNIT_ASSERT_NOT_NULL(test, first);
+	rxe_odp_mn_ops.invalidate_finish(first);
+
+	/*
+	 * Once that wait is over, an access that began after it cannot hold
+	 * the page: an invalidation that finds nothing need not wait for it.
+	 */
 	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
 	KUNIT_EXPECT_TRUE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
 	KUNIT_EXPECT_NULL(test, finish);
 	rxe_odp_access_end(&k->odp->table, &a);
+}
+
+/*
+ * A non-blockable invalidation that cleared a page and refused leaves the
+ * page to the next one, which finds nothing present but must still wait.
+ */
+static void inval_after_refusal_waits(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *finish;
+	struct invalidator inv;
+	struct rxe_odp_access a;
+
+	prepare_invalidator(test, &inv);
+	map_first_page(test);
+	begin_holding_first_page(test, &a);
+	KUNIT_EXPECT_FALSE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
+	expect_invalidation_waits(test, &inv, &a);
 }
 
 /* Not allowed to sleep, and an access may use a cleared page: refuse. */
@@ -211,6 +355,9 @@ static void inval_release_fences(struct kunit *test)
 static struct kunit_case inval_cases[] = {
 	KUNIT_CASE(inval_idle),
 	KUNIT_CASE(inval_nothing_present),
+	KUNIT_CASE(inval_overlap_waits),
+	KUNIT_CASE(inval_overlap_nonblockable),
+	KUNIT_CASE(inval_after_refusal_waits),
 	KUNIT_CASE(inval_nonblockable_busy),
 	KUNIT_CASE(inval_two_pass),
 	KUNIT_CASE(inval_release_fences),

@@ -156,19 +156,51 @@ static void odp_table_sparse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 3UL, clear(&k->table, 0, TASK_SIZE));
 }
 
-static void odp_access_busy(struct kunit *test)
+/* Whether an invalidation that just cleared [@start, @end) must wait. */
+static bool clear_must_wait(struct rxe_odp_table *t, unsigned long start,
+			    unsigned long end)
+{
+	u64 clears;
+
+	spin_lock(&t->lock);
+	rxe_odp_table_clear(t, start, end);
+	clears = t->clears;
+	spin_unlock(&t->lock);
+	return rxe_odp_table_must_wait(t, clears);
+}
+
+/*
+ * An invalidation waits while an access is in flight and a clear of a
+ * present entry has not been waited out, whoever did that clear.
+ */
+static void odp_must_wait(struct kunit *test)
 {
 	struct odp_kunit *k = test->priv;
+	unsigned long va = 0x7f0000000000UL;
+	unsigned long pfn = hmm_pfn(k->pages[0], true);
 	struct rxe_odp_access a, b;
 
-	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+	KUNIT_ASSERT_EQ(test, 1UL, store(&k->table, va, 1, &pfn));
+	/* nothing in flight: the clear of a present entry needs no wait */
+	KUNIT_EXPECT_FALSE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
+
 	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
 	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &b));
-	KUNIT_EXPECT_TRUE(test, rxe_odp_table_busy(&k->table));
+	/* that clear was never waited out: a clear of nothing must wait */
+	KUNIT_EXPECT_TRUE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
 	rxe_odp_access_end(&k->table, &a);
-	KUNIT_EXPECT_TRUE(test, rxe_odp_table_busy(&k->table));
+	KUNIT_EXPECT_TRUE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
 	rxe_odp_access_end(&k->table, &b);
-	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+	KUNIT_EXPECT_FALSE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
+
+	/* a wait covers every clear before it: later accesses do not count */
+	rxe_odp_table_wait(&k->table, k->table.clears);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	KUNIT_EXPECT_FALSE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
+	/* until a clear finds a present entry again */
+	KUNIT_ASSERT_EQ(test, 1UL, store(&k->table, va, 1, &pfn));
+	KUNIT_EXPECT_TRUE(test, clear_must_wait(&k->table, va, va + PAGE_SIZE));
+	rxe_odp_access_end(&k->table, &a);
 }
 
 /* After MMU_NOTIFY_RELEASE no access begins. */
@@ -179,7 +211,8 @@ static void odp_access_dead(struct kunit *test)
 
 	WRITE_ONCE(k->table.dead, true);
 	KUNIT_EXPECT_EQ(test, -EFAULT, rxe_odp_access_begin(&k->table, &a));
-	KUNIT_EXPECT_FALSE(test, rxe_odp_table_busy(&k->table));
+	/* and the one that failed is not in flight */
+	KUNIT_EXPECT_EQ(test, 0, atomic_read(&k->table.active));
 }
 
 struct waiter {
@@ -191,7 +224,7 @@ static int wait_thread(void *arg)
 {
 	struct waiter *w = arg;
 
-	rxe_odp_table_wait(w->table);
+	rxe_odp_table_wait(w->table, 0);
 	complete(&w->done);
 	return 0;
 }
@@ -245,7 +278,7 @@ static struct kunit_case odp_table_cases[] = {
 	KUNIT_CASE(odp_table_snapshot_keeps),
 	KUNIT_CASE(odp_table_clear_counts),
 	KUNIT_CASE(odp_table_sparse),
-	KUNIT_CASE(odp_access_busy),
+	KUNIT_CASE(odp_must_wait),
 	KUNIT_CASE(odp_access_dead),
 	KUNIT_CASE(odp_wait_for_access),
 	KUNIT_CASE(odp_wait_ignores_later_access),
