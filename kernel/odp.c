@@ -467,6 +467,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned int delay_ms;
 	unsigned long entry;
 	struct page *page;
+	bool devpriv;
 	int tries = 0;
 	void *kaddr;
 	int err;
@@ -491,11 +492,24 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			bytes = min_t(u64, len, PAGE_SIZE - offset);
 			page = hmm_pfn_to_page(entry);
 			/* only this device's pages are ever stored */
-			if (is_device_private_page(page))
+			devpriv = is_device_private_page(page);
+			if (devpriv)
 				page = rxe_devmem_backing(page);
 			kaddr = kmap_local_page(page);
 			fn(kaddr + offset, bytes, arg);
 			kunmap_local(kaddr);
+			/*
+			 * As a CPU store through the PTE would: hmm leaves the
+			 * PTE clean when it was writable already, and reclaim
+			 * discards a clean MADV_FREE page or drops a clean one
+			 * from the swap cache. The page is still mapped, as an
+			 * invalidation waits for this access, so its mapping is
+			 * stable, as for zap_pte_range(). A device page holds
+			 * anonymous memory only, and migrates back into a new
+			 * swap-backed folio, which reclaim always writes out.
+			 */
+			if (write && !devpriv)
+				folio_mark_dirty(page_folio(page));
 			va += bytes;
 			len -= bytes;
 		}

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -378,6 +379,87 @@ TEST_F(odp, mremap_away)
 					    self->base + PAGE,
 					    self->mr->rkey));
 	ASSERT_EQ(0, memcmp(self->r.buf + MR_LEN / 2, self->mem + PAGE, PAGE));
+}
+
+/* Pages of @mem whose bytes differ from @expect's, listed on stderr. */
+static unsigned int pages_differing(const uint8_t *mem, const uint8_t *expect,
+				    size_t len)
+{
+	unsigned int n = 0;
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE) {
+		if (!memcmp(mem + off, expect + off, PAGE))
+			continue;
+		fprintf(stderr, "# page %zu differs\n", off / PAGE);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * MADV_FREE and MADV_PAGEOUT move folios through per-CPU batches, and
+ * MADV_PAGEOUT drains only its own CPU's: on one CPU, it sees them all.
+ */
+static int stay_on_this_cpu(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * An RDMA write into memory the CPU wrote and then MADV_FREE'd: the pages
+ * stay mapped writable but clean, so unless the write dirties them,
+ * reclaim (MADV_PAGEOUT here) discards them and the CPU reads zeroes.
+ */
+TEST_F(odp, write_after_madv_free_survives_pageout)
+{
+	uint8_t *expect = malloc(MR_LEN);
+
+	ASSERT_NE(NULL, expect);
+	ASSERT_EQ(0, stay_on_this_cpu());
+	memset(self->mem, 0x5a, MR_LEN);
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_FREE));
+	fill(self->r.buf, MR_LEN, 35);
+	memcpy(expect, self->r.buf, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	/* and an atomic, which writes through the same path */
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8,
+			  self->base + 3 * PAGE, self->mr->rkey, 1, 0));
+	(*(uint64_t *)(expect + 3 * PAGE))++;
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	EXPECT_EQ(0, pages_differing(self->mem, expect, MR_LEN))
+		TH_LOG("pages of %lu RDMA-written after MADV_FREE lost to reclaim",
+		       MR_LEN / PAGE);
+	free(expect);
+}
+
+/*
+ * The other side: pages only read remotely after MADV_FREE stay clean, so
+ * reclaim still discards them, as MADV_FREE promises.
+ */
+TEST_F(odp, read_after_madv_free_stays_lazy)
+{
+	uint8_t *zero = calloc(1, MR_LEN);
+
+	ASSERT_NE(NULL, zero);
+	ASSERT_EQ(0, stay_on_this_cpu());
+	memset(self->mem, 0x5a, MR_LEN);
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_FREE));
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, MR_LEN, self->base,
+					    self->mr->rkey));
+	ASSERT_EQ(0x5a, self->r.buf[MR_LEN - 1]);
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	EXPECT_EQ(0, pages_differing(self->mem, zero, MR_LEN))
+		TH_LOG("pages only read remotely were kept, so were dirtied");
+	free(zero);
 }
 
 struct reader {
