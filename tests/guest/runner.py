@@ -146,7 +146,8 @@ def run_one(path, timeout, kmsg, splat, do_teardown=teardown):
         start = time.monotonic()
         print(f"---- {name} (timeout {timeout}s)", flush=True)
         status, why = run_child([path], env, timeout)
-        if why:
+        timed_out = why is not None
+        if timed_out:
             do_teardown()
         else:
             why = f"exit status {status}"
@@ -154,7 +155,9 @@ def run_one(path, timeout, kmsg, splat, do_teardown=teardown):
         results = [json.loads(line) for line in cases if line.strip()]
 
     if results:
-        if status != 0 and all(r["status"] != "fail" for r in results):
+        # a timeout is a failure of its own, whatever failed before it
+        if timed_out or (status != 0 and
+                         all(r["status"] != "fail" for r in results)):
             results.append({"name": name, "status": "fail", "seconds": seconds,
                             "message": why})
     else:

@@ -119,6 +119,16 @@ sleep 1000"""), timeout=2)
         except FileNotFoundError:
             pass
 
+    def test_timeout_after_a_failed_case_is_told(self):
+        """A test that recorded a failure and then hung: the hang is a
+        failure of its own, not hidden behind the first."""
+        r = self.run_one(self.script("failhang.sh", """
+echo '{"name": "failhang/a", "status": "fail", "seconds": 1}' >>"$RXE_HMM_CASES"
+exec sleep 1000"""), timeout=2)
+        self.assertEqual([("failhang/a", "fail"), ("failhang", "fail")],
+                         [(c["name"], c["status"]) for c in r])
+        self.assertIn("timed out after 2s", r[1]["message"])
+
 
 if __name__ == "__main__":
     unittest.main()
