@@ -340,6 +340,8 @@ TEST_F(odp, fork_cow)
 	if (pid == 0) {
 		uint8_t *expect = malloc(MR_LEN);
 
+		/* else a parent that fails first leaves us waiting forever */
+		close(pipefd[1]);
 		if (read(pipefd[0], &go, 1) != 1)
 			_exit(2);
 		fill(expect, MR_LEN, 21);
