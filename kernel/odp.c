@@ -73,6 +73,11 @@ enum rxe_odp_fault_flags {
 	RXE_ODP_FAULT_EXACT	= BIT(2),
 	/* move the pages into device memory */
 	RXE_ODP_FAULT_MIGRATE	= BIT(3),
+	/*
+	 * fault this device's own pages too, as the CPU would: a write then
+	 * brings one back to system memory and breaks COW on it
+	 */
+	RXE_ODP_FAULT_CPU	= BIT(4),
 };
 
 static inline struct rxe_odp *to_odp(struct rxe_mr *mr)
@@ -111,7 +116,9 @@ static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 	struct vm_area_struct *vma;
 	unsigned long ra_end;
 
-	if (flags & (RXE_ODP_FAULT_EXACT | RXE_ODP_FAULT_SNAPSHOT))
+	/* a CPU fault would bring device pages of the readahead back too */
+	if (flags & (RXE_ODP_FAULT_EXACT | RXE_ODP_FAULT_SNAPSHOT |
+		     RXE_ODP_FAULT_CPU))
 		return end;
 	vma = vma_lookup(mm, end - 1);
 	if (!vma || ((flags & RXE_ODP_FAULT_WRITE) &&
@@ -329,6 +336,10 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	if (start < odp->start || end > odp->end || start >= end)
 		return -EFAULT;
 
+	if (flags & RXE_ODP_FAULT_CPU) {
+		range.dev_private_owner = NULL;
+		migrate = false;
+	}
 	if (!(flags & RXE_ODP_FAULT_SNAPSHOT)) {
 		range.default_flags = HMM_PFN_REQ_FAULT;
 		if (flags & RXE_ODP_FAULT_WRITE)
@@ -467,7 +478,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned int delay_ms;
 	unsigned long entry;
 	struct page *page;
-	bool devpriv;
+	bool devpriv, to_cpu = false;
 	int tries = 0;
 	void *kaddr;
 	int err;
@@ -478,8 +489,17 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			return err;
 		while (len) {
 			entry = rxe_odp_table_entry(&odp->table, va);
-			if (!rxe_odp_entry_allows(entry, write))
+			if (!rxe_odp_entry_allows(entry, write)) {
+				/*
+				 * A write to our own page, read-only since a
+				 * fork() or change_protection(): hmm returns it
+				 * as it is, so only a CPU fault makes it
+				 * writable.
+				 */
+				to_cpu = (entry & HMM_PFN_VALID) &&
+					 is_device_private_page(hmm_pfn_to_page(entry));
 				break;
+			}
 			/*
 			 * Debug knob: hold a looked-up page across a sleep, so
 			 * a test can invalidate it meanwhile and see pass 2
@@ -525,11 +545,19 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 		else if (++tries > 16)
 			return -EBUSY;
 		fault_va = va;
-		err = rxe_odp_fault(odp, va, len,
-				    (write ? RXE_ODP_FAULT_WRITE : 0) |
-				    (READ_ONCE(odp->policy) ==
-				     RXE_HMM_MIGRATE_ON_FAULT ?
-				     RXE_ODP_FAULT_MIGRATE : 0));
+		if (to_cpu)
+			/* that page only: the next ones may be writable */
+			err = rxe_odp_fault(odp, va,
+					    min_t(u64, len,
+						  PAGE_SIZE - offset_in_page(va)),
+					    RXE_ODP_FAULT_WRITE |
+					    RXE_ODP_FAULT_CPU);
+		else
+			err = rxe_odp_fault(odp, va, len,
+					    (write ? RXE_ODP_FAULT_WRITE : 0) |
+					    (READ_ONCE(odp->policy) ==
+					     RXE_HMM_MIGRATE_ON_FAULT ?
+					     RXE_ODP_FAULT_MIGRATE : 0));
 		if (err)
 			return err;
 	}

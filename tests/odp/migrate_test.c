@@ -344,6 +344,74 @@ TEST_F(migrate, mprotect)
 }
 
 /*
+ * An RDMA write, then an RDMA read that checks it, with no CPU access in
+ * between: pages that are on the device stay there, as the CPU is what
+ * would move them back.
+ */
+static void write_and_check(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(migrate) *self, int seed)
+{
+	fill(self->r.buf, MR_LEN, seed);
+	ASSERT_EQ(IBV_WC_SUCCESS, write_mem(&self->r, self->mem, MR_LEN,
+					    self->mr->rkey));
+	memset(self->r.buf + MR_LEN, 0xee, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, MR_LEN, MR_LEN,
+					    (uintptr_t)self->mem,
+					    self->mr->rkey));
+	ASSERT_EQ(0, memcmp(self->r.buf, self->r.buf + MR_LEN, MR_LEN));
+}
+
+/*
+ * Read-only and back, with no CPU access between: change_protection()
+ * leaves the device entries read-only, and the next RDMA write must get
+ * them writable again rather than fail (issue 16, defect 3).
+ */
+TEST_F(migrate, mprotect_back_then_write)
+{
+	write_and_check(_metadata, self, 53);
+	EXPECT_EQ(MR_PAGES, used());
+	ASSERT_EQ(0, mprotect(self->mem, MR_LEN, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->mem, MR_LEN, PROT_READ | PROT_WRITE));
+	write_and_check(_metadata, self, 54);
+	ASSERT_EQ(0, memcmp(self->mem, self->r.buf, MR_LEN));
+}
+
+/*
+ * fork() shares the device pages read-only: the parent's RDMA write must
+ * break COW and succeed, and the child, which waits until then, still
+ * sees what was there at the fork.
+ */
+TEST_F(migrate, fork_then_write)
+{
+	uint8_t *expect = malloc(MR_LEN);
+	int status, go[2];
+	char c;
+	pid_t pid;
+
+	ASSERT_NE(NULL, expect);
+	write_and_check(_metadata, self, 55);
+	memcpy(expect, self->r.buf, MR_LEN);
+	EXPECT_EQ(MR_PAGES, used());
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* else a parent that fails first leaves us waiting forever */
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(memcmp(self->mem, expect, MR_LEN) ? 1 : 0);
+	}
+	write_and_check(_metadata, self, 56);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child's copy changed");
+	ASSERT_EQ(0, memcmp(self->mem, self->r.buf, MR_LEN));
+	free(expect);
+}
+
+/*
  * fork() with the pages on the device: the child sees the data, the
  * parent's next RDMA write lands in the parent's copy only.
  */
