@@ -129,6 +129,56 @@ static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 	return max(end, ra_end);
 }
 
+/*
+ * The request of each page of @range: a fault, a write fault for a
+ * write, for the pages the access needs, [@need_start, @need_end); none
+ * for readahead, which takes what is present as it is. Faulting it could
+ * fail the access for a page it never needed (past EOF, a guard page,
+ * page_mkwrite() failing) or break COW on pages nobody writes.
+ */
+static void rxe_odp_fault_request(struct hmm_range *range,
+				  unsigned long need_start,
+				  unsigned long need_end, unsigned long req)
+{
+	unsigned long va, i = 0;
+
+	for (va = range->start; va < range->end; va += PAGE_SIZE, i++)
+		range->hmm_pfns[i] = va >= need_start && va < need_end ?
+				     req : 0;
+}
+
+/*
+ * hmm_range_fault() for a fault that does not migrate. hmm faults every
+ * page from the first one that needs it to the end of its walk with the
+ * same flags, whatever the others asked, so the needed pages,
+ * [@range->start, @need_end), get a walk of their own, and the readahead
+ * after them a second one that only takes what is present, under the
+ * same notifier sequence.
+ */
+static int rxe_odp_hmm_fault(struct hmm_range *range, unsigned long need_end)
+{
+	struct hmm_range ra = *range;
+	int err;
+
+	range->end = need_end;
+	err = hmm_range_fault(range);
+	range->end = ra.end;
+	if (err || need_end >= ra.end)
+		return err;
+	ra.start = need_end;
+	ra.hmm_pfns += (need_end - range->start) >> PAGE_SHIFT;
+	ra.default_flags = 0;
+	ra.pfn_flags_mask = 0;
+	err = hmm_range_fault(&ra);
+	if (err && err != -EBUSY) {
+		/* readahead is best effort: store none of it */
+		memset(ra.hmm_pfns, 0, ((ra.end - ra.start) >> PAGE_SHIFT) *
+		       sizeof(*ra.hmm_pfns));
+		err = 0;
+	}
+	return err;
+}
+
 /* What one migrating fault carries from reserving to storing. */
 struct rxe_odp_migration {
 	struct rxe_hmm_devmem		*dm;
@@ -312,7 +362,8 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 	struct mm_struct *mm = odp->notifier.mm;
 	unsigned long start = ALIGN_DOWN(va, PAGE_SIZE);
-	unsigned long end, timeout, npages, added;
+	unsigned long end, timeout, npages, added, need_start = start;
+	unsigned long req = 0;
 	struct rxe_odp_migration m = {
 		.resv.pages = LIST_HEAD_INIT(m.resv.pages),
 		.resv.thp = LIST_HEAD_INIT(m.resv.thp),
@@ -322,6 +373,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	struct hmm_range range = {
 		.notifier = &odp->notifier,
 		.start = start,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
 	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
@@ -341,9 +393,9 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		migrate = false;
 	}
 	if (!(flags & RXE_ODP_FAULT_SNAPSHOT)) {
-		range.default_flags = HMM_PFN_REQ_FAULT;
+		req = HMM_PFN_REQ_FAULT;
 		if (flags & RXE_ODP_FAULT_WRITE)
-			range.default_flags |= HMM_PFN_REQ_WRITE;
+			req |= HMM_PFN_REQ_WRITE;
 	} else {
 		migrate = false;
 	}
@@ -410,11 +462,13 @@ again:
 	} else {
 		range.end = min(range.end, vma->vm_end);
 	}
+	/* the walk overwrote the requests of the last try */
+	rxe_odp_fault_request(&range, need_start, end, req);
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
 	if (!err && vma)
 		err = rxe_odp_migrate(odp, &range, vma, &m);
 	else if (!err)
-		err = hmm_range_fault(&range);
+		err = rxe_odp_hmm_fault(&range, end);
 	mmap_read_unlock(mm);
 	if (err == -EBUSY) {
 		if (time_after(jiffies, timeout))

@@ -464,6 +464,118 @@ TEST_F(odp, read_after_madv_free_stays_lazy)
 	free(zero);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+
+/*
+ * Readahead needs none of its pages: in a file mapping of 8 pages over a
+ * file of 6, with a guard page at page 2, an access that ends just before
+ * the guard page succeeds, and so does one that ends at the file's last
+ * page. The guard page itself is refused (issue 16, defect 5).
+ */
+TEST_F(odp, readahead_past_guard_and_eof)
+{
+	char path[] = "/tmp/odp_test.XXXXXX";
+	size_t len = 8 * PAGE;
+	struct ibv_mr *mr;
+	uint8_t *p;
+	int fd;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(fd, 6 * PAGE));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0x11, 6 * PAGE);
+	ASSERT_EQ(0, madvise(p + 2 * PAGE, PAGE, MADV_GUARD_INSTALL))
+		TH_LOG("MADV_GUARD_INSTALL: %s", strerror(errno));
+	/* the needed pages not mapped either: their fault is what counts */
+	ASSERT_EQ(0, madvise(p, 2 * PAGE, MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(p + 3 * PAGE, 3 * PAGE, MADV_DONTNEED));
+	/* the implicit MR covers it already; else one over all 8 pages */
+	mr = variant->implicit ? self->mr :
+				 ibv_reg_mr(self->r.v.pd, p, len, ODP_RW);
+	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
+
+	fill(self->r.buf, PAGE, 61);
+	EXPECT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 100,
+					     (uintptr_t)p + 2 * PAGE - 100,
+					     mr->rkey));
+	EXPECT_EQ(0, memcmp(p + 2 * PAGE - 100, self->r.buf, 100));
+	EXPECT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, PAGE, 64,
+					    (uintptr_t)p + 2 * PAGE - 64,
+					    mr->rkey));
+	EXPECT_EQ(0, memcmp(self->r.buf + PAGE, self->r.buf + 36, 64));
+	/* each case on its own, should the one before have failed */
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 100,
+					     (uintptr_t)p + 6 * PAGE - 100,
+					     mr->rkey));
+	EXPECT_EQ(0, memcmp(p + 6 * PAGE - 100, self->r.buf, 100));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, 8, (uintptr_t)p + 2 * PAGE,
+			     mr->rkey));
+	if (mr != self->mr)
+		ibv_dereg_mr(mr);
+	munmap(p, len);
+	close(fd);
+}
+
+/* Whether the page at @addr is mapped by this process only. */
+static int page_exclusive(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &e, sizeof(e), (uintptr_t)addr / PAGE * sizeof(e));
+	close(fd);
+	if (n != sizeof(e))
+		return -EIO;
+	/* PM_MMAP_EXCLUSIVE */
+	return (e >> 56) & 1;
+}
+
+/*
+ * After fork() every page is shared with the child: a one-page RDMA
+ * write breaks COW on that page, not on the readahead after it.
+ */
+TEST_F(odp, write_after_fork_breaks_cow_on_one_page)
+{
+	int status, go[2], i, n = 0;
+	char c;
+	pid_t pid;
+
+	fill(self->mem, MR_LEN, 81);
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 2);
+	}
+	close(go[0]);
+	fill(self->r.buf, 8, 82);
+	EXPECT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 8,
+					     self->base + 10 * PAGE,
+					     self->mr->rkey));
+	for (i = 0; i < MR_PAGES; i++) {
+		ASSERT_LE(0, page_exclusive(self->mem + i * PAGE));
+		n += page_exclusive(self->mem + i * PAGE);
+	}
+	EXPECT_EQ(1, page_exclusive(self->mem + 10 * PAGE));
+	EXPECT_EQ(1, n) TH_LOG("%d pages of %d no longer shared", n, MR_PAGES);
+	EXPECT_EQ(0, memcmp(self->mem + 10 * PAGE, self->r.buf, 8));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 struct reader {
 	struct rdma *r;
 	uint64_t raddr;
