@@ -179,6 +179,17 @@ static int rxe_odp_hmm_fault(struct hmm_range *range, unsigned long need_end)
 	return err;
 }
 
+/* Whether every one of @npages entries of @pfns is valid. */
+static bool rxe_odp_pfns_valid(const unsigned long *pfns, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (!(pfns[i] & HMM_PFN_VALID))
+			return false;
+	return true;
+}
+
 /* What one migrating fault carries from reserving to storing. */
 struct rxe_odp_migration {
 	struct rxe_hmm_devmem		*dm;
@@ -362,7 +373,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	struct rxe_dev *rxe = to_rdev(odp->mr->ibmr.device);
 	struct mm_struct *mm = odp->notifier.mm;
 	unsigned long start = ALIGN_DOWN(va, PAGE_SIZE);
-	unsigned long end, timeout, npages, added, need_start = start;
+	unsigned long end, timeout, npages, added = 0, need_start = start;
 	unsigned long req = 0;
 	struct rxe_odp_migration m = {
 		.resv.pages = LIST_HEAD_INIT(m.resv.pages),
@@ -376,7 +387,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
-	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
+	bool migrate = flags & RXE_ODP_FAULT_MIGRATE, collect;
 	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
 	unsigned long *pfns;
@@ -429,6 +440,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		down_read(&odp->migrate_sem);
 	}
 
+	collect = migrate;
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
 	/*
@@ -436,7 +448,7 @@ again:
 	 * block for a device THP when the access lies in a PMD-sized range
 	 * of the MR; whether its VMA wants THPs is known only later.
 	 */
-	if (migrate)
+	if (collect)
 		rxe_devmem_reserve(m.dm, &m.resv,
 				   min(((end - start) >> PAGE_SHIFT) +
 				       READ_ONCE(odp_readahead),
@@ -448,7 +460,7 @@ again:
 	mmap_read_lock(mm);
 	m.thp = false;
 	range.end = rxe_odp_readahead_end(odp, mm, start, end, flags);
-	vma = migrate ? vma_lookup(mm, start) : NULL;
+	vma = collect ? vma_lookup(mm, start) : NULL;
 	if (!vma || !vma_is_anonymous(vma)) {
 		vma = NULL;
 	} else if (m.resv.has_thp && (vma->vm_flags & VM_HUGEPAGE) &&
@@ -493,8 +505,23 @@ again:
 		err = -EFAULT;
 		goto out_unlock;
 	}
-	added = rxe_odp_table_store(&odp->table, start, npages, pfns);
+	added += rxe_odp_table_store(&odp->table, start, npages, pfns);
 	spin_unlock(&odp->table.lock);
+
+	/*
+	 * Device memory ran short: the unified walk collects holes without
+	 * faulting them, so one left without a device page is a hole still.
+	 * Fault the needed pages again, into system memory, in a walk that
+	 * migrates nothing; pages that moved come back as they are.
+	 */
+	if (vma && !rxe_odp_pfns_valid(pfns + ((need_start - start) >>
+					       PAGE_SHIFT),
+				       (end - need_start) >> PAGE_SHIFT)) {
+		collect = false;
+		start = need_start;
+		range.start = start;
+		goto again;
+	}
 
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTS, 1);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULTED_PAGES, added);
