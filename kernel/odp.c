@@ -387,7 +387,8 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 		.dev_private_owner = odp->mr->ibmr.device,
 	};
-	bool migrate = flags & RXE_ODP_FAULT_MIGRATE, collect;
+	bool migrate = flags & RXE_ODP_FAULT_MIGRATE;
+	bool collect;
 	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
 	unsigned long *pfns;
@@ -516,7 +517,8 @@ again:
 	 */
 	if (vma && !rxe_odp_pfns_valid(pfns + ((need_start - start) >>
 					       PAGE_SHIFT),
-				       (end - need_start) >> PAGE_SHIFT)) {
+				       (min(end, range.end) - need_start) >>
+				       PAGE_SHIFT)) {
 		collect = false;
 		start = need_start;
 		range.start = start;
@@ -550,6 +552,13 @@ out_free:
  */
 typedef void (*rxe_odp_page_fn)(void *kaddr, unsigned int len, void *arg);
 
+/* Whether @entry is present and one of this device's own pages. */
+static bool rxe_odp_entry_on_device(unsigned long entry)
+{
+	return (entry & HMM_PFN_VALID) &&
+	       is_device_private_page(hmm_pfn_to_page(entry));
+}
+
 static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			bool write, rxe_odp_page_fn fn, void *arg)
 {
@@ -577,8 +586,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 				 * as it is, so only a CPU fault makes it
 				 * writable.
 				 */
-				to_cpu = (entry & HMM_PFN_VALID) &&
-					 is_device_private_page(hmm_pfn_to_page(entry));
+				to_cpu = rxe_odp_entry_on_device(entry);
 				break;
 			}
 			/*
@@ -609,7 +617,8 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			 * anonymous memory only, and migrates back into a new
 			 * swap-backed folio, which reclaim always writes out.
 			 */
-			if (write && !devpriv)
+			if (write && !devpriv &&
+			    !folio_test_dirty(page_folio(page)))
 				folio_mark_dirty(page_folio(page));
 			va += bytes;
 			len -= bytes;
@@ -626,19 +635,20 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 		else if (++tries > 16)
 			return -EBUSY;
 		fault_va = va;
-		if (to_cpu)
+		if (to_cpu) {
 			/* that page only: the next ones may be writable */
 			err = rxe_odp_fault(odp, va,
 					    min_t(u64, len,
 						  PAGE_SIZE - offset_in_page(va)),
 					    RXE_ODP_FAULT_WRITE |
 					    RXE_ODP_FAULT_CPU);
-		else
+		} else {
 			err = rxe_odp_fault(odp, va, len,
 					    (write ? RXE_ODP_FAULT_WRITE : 0) |
 					    (READ_ONCE(odp->policy) ==
 					     RXE_HMM_MIGRATE_ON_FAULT ?
 					     RXE_ODP_FAULT_MIGRATE : 0));
+		}
 		if (err)
 			return err;
 	}
@@ -795,6 +805,7 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
 	u64 clears;
+	bool wait;
 
 	spin_lock(&odp->table.lock);
 	if (!own)
@@ -803,7 +814,12 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	if (range->event == MMU_NOTIFY_RELEASE)
 		WRITE_ONCE(odp->table.dead, true);
 	cleared = rxe_odp_table_clear(&odp->table, start, end);
-	clears = odp->table.clears;
+	/*
+	 * Not only when this pass cleared something: the core frees the
+	 * range's pages once we return, and an access may still use one
+	 * whose entry an earlier invalidation cleared.
+	 */
+	wait = rxe_odp_table_must_wait(&odp->table, &clears);
 	spin_unlock(&odp->table.lock);
 
 	if (!own) {
@@ -812,12 +828,7 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	}
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
 
-	/*
-	 * Not only when this pass cleared something: the core frees the
-	 * range's pages once we return, and an access may still use one
-	 * whose entry an earlier invalidation cleared.
-	 */
-	if (!rxe_odp_table_must_wait(&odp->table, clears))
+	if (!wait)
 		return true;
 	/* Cannot wait here, and pass 2 runs in this same context. */
 	if (!mmu_notifier_range_blockable(range))

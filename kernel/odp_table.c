@@ -109,8 +109,7 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_store);
 /*
  * Clears the entries of [@start, @end). Caller holds @t->lock. Returns
  * how many were present, for the counters: whether the invalidation must
- * wait is rxe_odp_table_must_wait()'s to say, with @t->clears read under
- * the same lock.
+ * wait is rxe_odp_table_must_wait()'s to say, under the same lock.
  */
 unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 				  unsigned long start, unsigned long end)
@@ -184,28 +183,40 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_begin);
 
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a)
 {
+	/*
+	 * The access's loads and stores to its pages before the decrement:
+	 * an invalidation that sees @active drop lets the core free them.
+	 */
+	smp_mb__before_atomic();
 	atomic_dec(&t->active);
 	srcu_read_unlock(&rxe_odp_srcu, a->srcu_idx);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_end);
 
 /*
- * After an invalidation cleared its range, with @clears the value of
- * @t->clears it read under the lock then: whether an access may still use
- * a page whose entry is gone, so that the invalidation must wait for it.
+ * Right after an invalidation cleared its range, under @t->lock: whether
+ * an access may still use a page whose entry is gone, by whichever clear,
+ * so that the invalidation must wait for it. *@clears is what the wait
+ * then covers. With no access in flight, every clear so far is settled.
  */
-bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 clears)
+bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears)
 {
-	/* settled only grows; a stale read only makes us wait */
-	if (READ_ONCE(t->settled) >= clears)
+	lockdep_assert_held(&t->lock);
+
+	*clears = t->clears;
+	if (t->settled == t->clears)
 		return false;
 	/*
 	 * Orders the clearing of entries before the read of @active; pairs
 	 * with smp_mb__after_atomic() in rxe_odp_access_begin(): either we
-	 * see the access, or it sees every clear so far.
+	 * see the access, or it sees every clear so far. Accesses that
+	 * ended did so after their last use of a page (rxe_odp_access_end()).
 	 */
 	smp_mb();
-	return atomic_read(&t->active);
+	if (atomic_read(&t->active))
+		return true;
+	t->settled = t->clears;
+	return false;
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_must_wait);
 
@@ -218,7 +229,7 @@ void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears)
 	synchronize_srcu_expedited(&rxe_odp_srcu);
 	spin_lock(&t->lock);
 	if (clears > t->settled)
-		WRITE_ONCE(t->settled, clears);
+		t->settled = clears;
 	spin_unlock(&t->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_wait);

@@ -81,7 +81,7 @@ size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
 
 int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
-bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 clears);
+bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears);
 void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears);
 
 /**

@@ -124,7 +124,8 @@ static void begin_holding_first_page(struct kunit *test,
 	struct inval_kunit *k = test->priv;
 
 	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, a));
-	KUNIT_ASSERT_PTR_EQ(test, k->page,
+	/* no assertion inside an access: it would never end */
+	KUNIT_EXPECT_PTR_EQ(test, k->page,
 			    hmm_pfn_to_page(rxe_odp_table_entry(&k->odp->table,
 								MR_START)));
 }
