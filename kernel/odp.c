@@ -148,12 +148,13 @@ static void rxe_odp_fault_request(struct hmm_range *range,
 }
 
 /*
- * hmm_range_fault() for a fault that does not migrate. hmm faults every
- * page from the first one that needs it to the end of its walk with the
- * same flags, whatever the others asked, so the needed pages,
- * [@range->start, @need_end), get a walk of their own, and the readahead
- * after them a second one that only takes what is present, under the
- * same notifier sequence.
+ * hmm_range_fault() for a walk that collects nothing (a plain fault, or
+ * the first step of a two-step migration). hmm faults every page from the
+ * first one that needs it to the end of its walk with the same flags,
+ * whatever the others asked, so the pages up to @need_end, whose requests
+ * say which are needed, get a walk of their own, and the readahead after
+ * them a second one that only takes what is present, under the same
+ * notifier sequence.
  */
 static int rxe_odp_hmm_fault(struct hmm_range *range, unsigned long need_end)
 {
@@ -198,6 +199,8 @@ struct rxe_odp_migration {
 	bool				unified;
 	/* the range is one PMD-sized block: collect a THP whole */
 	bool				thp;
+	/* the end of the pages the access needs */
+	unsigned long			need_end;
 };
 
 /*
@@ -341,7 +344,8 @@ static int rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 		if (err)
 			goto out;
 	} else {
-		err = hmm_range_fault(range);
+		/* readahead faults nothing here either: it is only collected */
+		err = rxe_odp_hmm_fault(range, m->need_end);
 		if (err)
 			goto out;
 		/* a VMA it refuses is only not migrated */
@@ -477,6 +481,7 @@ again:
 	}
 	/* the walk overwrote the requests of the last try */
 	rxe_odp_fault_request(&range, need_start, end, req);
+	m.need_end = min(end, range.end);
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
 	if (!err && vma)
 		err = rxe_odp_migrate(odp, &range, vma, &m);

@@ -451,6 +451,30 @@ TEST_F(migrate, fork_then_write)
 	free(expect);
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+
+/*
+ * A migrating fault's readahead needs none of its pages either: an RDMA
+ * write that ends just before a guard page, into memory never touched,
+ * succeeds and lands (issue 16, defect 5, on the migrating paths).
+ */
+TEST_F(migrate, readahead_past_guard)
+{
+	ASSERT_EQ(0, madvise(self->mem + 2 * PAGE, PAGE, MADV_GUARD_INSTALL))
+		TH_LOG("MADV_GUARD_INSTALL: %s", strerror(errno));
+	fill(self->r.buf, 100, 57);
+	EXPECT_EQ(IBV_WC_SUCCESS, write_mem(&self->r,
+					    self->mem + 2 * PAGE - 100, 100,
+					    self->mr->rkey));
+	EXPECT_EQ(0, memcmp(self->mem + 2 * PAGE - 100, self->r.buf, 100));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  write_mem(&self->r, self->mem + 2 * PAGE, 8,
+			    self->mr->rkey));
+}
+
 /*
  * fork() with the pages on the device: the child sees the data, the
  * parent's next RDMA write lands in the parent's copy only.
