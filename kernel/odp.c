@@ -522,7 +522,7 @@ again:
 	 */
 	if (vma && !rxe_odp_pfns_valid(pfns + ((need_start - start) >>
 					       PAGE_SHIFT),
-				       (min(end, range.end) - need_start) >>
+				       (m.need_end - need_start) >>
 				       PAGE_SHIFT)) {
 		collect = false;
 		start = need_start;
@@ -572,6 +572,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned int offset, bytes;
 	unsigned int delay_ms;
 	unsigned long entry;
+	struct folio *folio;
 	struct page *page;
 	bool devpriv, to_cpu = false;
 	int tries = 0;
@@ -622,9 +623,11 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			 * anonymous memory only, and migrates back into a new
 			 * swap-backed folio, which reclaim always writes out.
 			 */
-			if (write && !devpriv &&
-			    !folio_test_dirty(page_folio(page)))
-				folio_mark_dirty(page_folio(page));
+			if (write && !devpriv) {
+				folio = page_folio(page);
+				if (!folio_test_dirty(folio))
+					folio_mark_dirty(folio);
+			}
 			va += bytes;
 			len -= bytes;
 		}

@@ -197,12 +197,12 @@ static void expect_invalidation_waits(struct kunit *test,
 }
 
 /*
- * Two invalidations of a page that an access in flight looked up. The
- * first clears the entry and waits in pass 2; the second finds nothing
- * present, yet the core zaps and frees the page as soon as it returns, so
- * it must wait for the access too (issue 16, defect 1).
+ * A first invalidation clears the page that an access in flight looked
+ * up, and waits in pass 2 (@first_blockable) or refuses to wait. A second
+ * one finds nothing present, yet the core zaps and frees the page as soon
+ * as it returns, so it must wait for the access too (issue 16, defect 1).
  */
-static void inval_overlap_waits(struct kunit *test)
+static void overlap_then_wait(struct kunit *test, bool first_blockable)
 {
 	struct inval_kunit *k = test->priv;
 	struct mmu_interval_notifier_finish *first;
@@ -212,11 +212,18 @@ static void inval_overlap_waits(struct kunit *test)
 	prepare_invalidator(test, &inv);
 	map_first_page(test);
 	begin_holding_first_page(test, &a);
-	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first));
-	KUNIT_EXPECT_NOT_NULL(test, first);
+	KUNIT_EXPECT_EQ(test, first_blockable,
+			start(k, first_blockable, MMU_NOTIFY_UNMAP, &first));
+	/* pass 2 when it waits; none when it refused */
+	KUNIT_EXPECT_EQ(test, first_blockable, !!first);
 	expect_invalidation_waits(test, &inv, &a);
 	if (first)
 		rxe_odp_mn_ops.invalidate_finish(first);
+}
+
+static void inval_overlap_waits(struct kunit *test)
+{
+	overlap_then_wait(test, true);
 }
 
 /* The same, when the second one may not sleep: it must refuse. */
@@ -245,22 +252,10 @@ static void inval_overlap_nonblockable(struct kunit *test)
 	rxe_odp_access_end(&k->odp->table, &a);
 }
 
-/*
- * A non-blockable invalidation that cleared a page and refused leaves the
- * page to the next one, which finds nothing present but must still wait.
- */
+/* A refusal leaves the page to the next invalidation in the same way. */
 static void inval_after_refusal_waits(struct kunit *test)
 {
-	struct inval_kunit *k = test->priv;
-	struct mmu_interval_notifier_finish *finish;
-	struct invalidator inv;
-	struct rxe_odp_access a;
-
-	prepare_invalidator(test, &inv);
-	map_first_page(test);
-	begin_holding_first_page(test, &a);
-	KUNIT_EXPECT_FALSE(test, start(k, false, MMU_NOTIFY_UNMAP, &finish));
-	expect_invalidation_waits(test, &inv, &a);
+	overlap_then_wait(test, false);
 }
 
 /* Not allowed to sleep, and an access may use a cleared page: refuse. */
