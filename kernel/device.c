@@ -2,9 +2,12 @@
 /*
  * The rxe_hmm settings of a device: its migration policy and the size of
  * its emulated device memory, as module parameters (defaults for new
- * devices) and sysfs attributes (per device).
+ * devices) and sysfs attributes (per device). And the module's own
+ * state: the list of its devices and its debugfs directory.
  */
 
+#include <linux/debugfs.h>
+#include <linux/mutex.h>
 #include <linux/sizes.h>
 
 #include "rxe.h"
@@ -46,6 +49,18 @@ static const struct kernel_param_ops migrate_policy_ops = {
 module_param_cb(migrate_policy, &migrate_policy_ops, NULL, 0644);
 MODULE_PARM_DESC(migrate_policy,
 		 "Migration policy of devices created from now on: off, on-fault or prefetch-only (default off)");
+
+/* rxe's descriptors are not ours to reach: the same list, at the same place */
+static const struct rdma_stat_desc
+rxe_hmm_counter_descs[RXE_NUM_OF_COUNTERS + RXE_HMM_NUM_COUNTERS] = {
+	RXE_HMM_COUNTER_DESCS
+};
+
+/* The name both the device's and an MR's statistics give counter @idx. */
+const char *rxe_hmm_counter_name(enum rxe_hmm_counters idx)
+{
+	return rxe_hmm_counter_descs[RXE_NUM_OF_COUNTERS + idx].name;
+}
 
 static unsigned int devmem_size_mb = 256;
 module_param(devmem_size_mb, uint, 0644);
@@ -107,14 +122,63 @@ static ssize_t devmem_size_mb_store(struct device *device,
 
 struct device_attribute dev_attr_devmem_size_mb = __ATTR_RW(devmem_size_mb);
 
+/*
+ * Our devices: rdma_rxe may be loaded beside us, and the driver id alone
+ * does not tell whose a device is, so module exit unregisters these
+ * rather than every device of a driver id.
+ */
+static LIST_HEAD(rxe_hmm_devs);
+static DEFINE_MUTEX(rxe_hmm_devs_lock);
+static struct dentry *rxe_hmm_debugfs;
+
 void rxe_hmm_dev_add(struct rxe_dev *rxe)
 {
 	rxe->hmm.policy = READ_ONCE(migrate_policy);
 	rxe->hmm.devmem_size = (u64)READ_ONCE(devmem_size_mb) * SZ_1M;
 	init_rwsem(&rxe->hmm.devmem_sem);
+	mutex_lock(&rxe_hmm_devs_lock);
+	list_add_tail(&rxe->hmm.node, &rxe_hmm_devs);
+	mutex_unlock(&rxe_hmm_devs_lock);
 }
 
+/* From rxe_dealloc(): once unregistered, or when registration failed. */
 void rxe_hmm_dev_del(struct rxe_dev *rxe)
 {
+	mutex_lock(&rxe_hmm_devs_lock);
+	list_del_init(&rxe->hmm.node);
+	mutex_unlock(&rxe_hmm_devs_lock);
 	rxe_devmem_remove(rxe);
+}
+
+/* Module init, once everything else is up: nothing to unwind. */
+void rxe_hmm_init(void)
+{
+	rxe_hmm_debugfs = debugfs_create_dir("rxe_hmm", NULL);
+	rxe_devmem_debugfs_init(rxe_hmm_debugfs);
+}
+
+/*
+ * Module exit, once no new device can be added: unregisters each of our
+ * devices as ib_unregister_driver() would (a concurrent "rdma link
+ * delete" is fenced by the core), then removes debugfs.
+ */
+void rxe_hmm_exit(void)
+{
+	struct rxe_dev *rxe;
+
+	for (;;) {
+		mutex_lock(&rxe_hmm_devs_lock);
+		rxe = list_first_entry_or_null(&rxe_hmm_devs, struct rxe_dev,
+					       hmm.node);
+		if (rxe) {
+			list_del_init(&rxe->hmm.node);
+			get_device(&rxe->ib_dev.dev);
+		}
+		mutex_unlock(&rxe_hmm_devs_lock);
+		if (!rxe)
+			break;
+		ib_unregister_device(&rxe->ib_dev);
+		put_device(&rxe->ib_dev.dev);
+	}
+	debugfs_remove_recursive(rxe_hmm_debugfs);
 }

@@ -17,7 +17,9 @@
  * frees them alone.
  */
 
+#include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fault-inject.h>
 #include <linux/highmem.h>
 #include <linux/ioport.h>
 #include <linux/migrate.h>
@@ -29,6 +31,22 @@
 
 /* Pages moved back to system memory per migrate_device_*() call. */
 #define RXE_DEVMEM_BATCH	(2 * RXE_DEVMEM_THP_PAGES)
+
+/*
+ * Allocation failures on demand (Documentation/fault-injection/), in
+ * debugfs as rxe_hmm/fail_alloc_thp and rxe_hmm/fail_alloc_page: the
+ * PMD_ORDER backing pages of a device THP, and the backing page of a
+ * single device page.
+ */
+static DECLARE_FAULT_ATTR(rxe_devmem_fail_thp);
+static DECLARE_FAULT_ATTR(rxe_devmem_fail_page);
+
+void rxe_devmem_debugfs_init(struct dentry *dir)
+{
+	fault_create_debugfs_attr("fail_alloc_thp", dir, &rxe_devmem_fail_thp);
+	fault_create_debugfs_attr("fail_alloc_page", dir,
+				  &rxe_devmem_fail_page);
+}
 
 static void rxe_devmem_count(struct rxe_hmm_devmem *dm,
 			     enum rxe_hmm_counters idx, s64 n)
@@ -312,7 +330,7 @@ struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
 	struct list_head *from;
 
 	from = r->npages ? &r->pages : &r->thp;
-	if (list_empty(from))
+	if (list_empty(from) || should_fail(&rxe_devmem_fail_page, 1))
 		return NULL;
 	backing = alloc_page(GFP_HIGHUSER);
 	if (!backing)
@@ -351,7 +369,7 @@ struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
 	struct page *backing, *page;
 	unsigned long i;
 
-	if (!r->has_thp)
+	if (!r->has_thp || should_fail(&rxe_devmem_fail_thp, 1))
 		return NULL;
 	backing = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY,
 			      PMD_ORDER);

@@ -20,6 +20,7 @@
 /* A device THP: PMD_ORDER pages, PMD aligned in the device memory. */
 #define RXE_DEVMEM_THP_PAGES	BIT(PMD_ORDER)
 
+struct dentry;
 struct rxe_dev;
 
 /* The module's state of one device page, beside its struct page. */
@@ -72,6 +73,7 @@ struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
 				  struct rxe_hmm_reservation *r);
 int rxe_devmem_resize(struct rxe_dev *rxe, u64 size);
 void rxe_devmem_remove(struct rxe_dev *rxe);
+void rxe_devmem_debugfs_init(struct dentry *dir);
 
 /**
  * rxe_devmem_backing() - the system page that holds a device page's data

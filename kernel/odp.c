@@ -102,7 +102,7 @@ static unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
 
 /*
  * Where a fault of [@start, @end) stops once readahead is added: at most
- * odp_readahead pages further, within the VMA that holds the last needed
+ * @ra pages further, within the VMA that holds the last needed
  * page and within the MR; a write fault only over writable memory. Called
  * under the mmap lock, so that the walk sees the same VMA.
  */
@@ -110,9 +110,9 @@ static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 					   struct mm_struct *mm,
 					   unsigned long start,
 					   unsigned long end,
+					   unsigned long ra,
 					   unsigned int flags)
 {
-	unsigned long ra = min(READ_ONCE(odp_readahead), RXE_ODP_CHUNK_PAGES);
 	struct vm_area_struct *vma;
 	unsigned long ra_end;
 
@@ -125,7 +125,6 @@ static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 		     !(vma->vm_flags & VM_WRITE)))
 		return end;
 	ra_end = min3(end + (ra << PAGE_SHIFT), vma->vm_end, odp->end);
-	ra_end = min(ra_end, start + (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT));
 	return max(end, ra_end);
 }
 
@@ -203,6 +202,21 @@ struct rxe_odp_migration {
 	unsigned long			need_end;
 };
 
+/* Gives back the device pages of dst[@i, @i + @n) the copy took. */
+static void rxe_odp_migrate_drop(struct migrate_vma *args, unsigned long i,
+				 unsigned long n)
+{
+	struct page *dpage;
+
+	for (; n; n--, i++) {
+		dpage = migrate_pfn_to_page(args->dst[i]);
+		args->dst[i] = 0;
+		/* its last reference frees it to the device memory */
+		unlock_page(dpage);
+		put_page(dpage);
+	}
+}
+
 /*
  * Device pages for the pages the walk collected: a copy of each, or
  * zeroes for an empty one. A page left without one stays where it is.
@@ -248,6 +262,13 @@ static void rxe_odp_migrate_copy(struct rxe_odp_migration *m)
 				clear_highpage(dpage->zone_device_data);
 			args->dst[i + j] = migrate_pfn(page_to_pfn(dpage));
 		}
+		/*
+		 * An empty range collected whole is inserted whole: there is
+		 * no THP to split, and migrate_vma_pages() would insert
+		 * every page, a missing one as NULL. All or nothing.
+		 */
+		if (j < nr && !spage)
+			rxe_odp_migrate_drop(args, i, j);
 	}
 }
 
@@ -395,7 +416,8 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	bool collect;
 	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
-	unsigned long *pfns;
+	unsigned long *pfns, ra, want, max_pages;
+	bool thp_ok;
 	int err;
 
 	/* page by page: an unaligned @va must not make it one page more */
@@ -416,15 +438,24 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		migrate = false;
 	}
 
-	/* one array for the walk, two more for a migration */
-	pfns = kvmalloc_array(RXE_ODP_MAX_FAULT_PAGES, (migrate ? 3 : 1) *
-			      sizeof(*pfns), GFP_KERNEL);
+	/*
+	 * Room for what the fault can walk: the needed pages and their
+	 * readahead, or a whole PMD-sized range for a device THP. One array
+	 * for the walk, two more for a migration.
+	 */
+	thp_ok = migrate && pmd_start >= odp->start &&
+		 end <= pmd_start + PMD_SIZE && pmd_start + PMD_SIZE <= odp->end;
+	ra = min(READ_ONCE(odp_readahead), RXE_ODP_CHUNK_PAGES);
+	want = min(((end - start) >> PAGE_SHIFT) + ra, RXE_ODP_MAX_FAULT_PAGES);
+	max_pages = thp_ok ? max(want, RXE_DEVMEM_THP_PAGES) : want;
+	pfns = kvmalloc_array(max_pages, (migrate ? 3 : 1) * sizeof(*pfns),
+			      GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
 	if (migrate) {
-		m.args.src = pfns + RXE_ODP_MAX_FAULT_PAGES;
-		m.args.dst = pfns + 2 * RXE_ODP_MAX_FAULT_PAGES;
+		m.args.src = pfns + max_pages;
+		m.args.dst = pfns + 2 * max_pages;
 	}
 
 	if (!mmget_not_zero(mm)) {
@@ -454,17 +485,12 @@ again:
 	 * of the MR; whether its VMA wants THPs is known only later.
 	 */
 	if (collect)
-		rxe_devmem_reserve(m.dm, &m.resv,
-				   min(((end - start) >> PAGE_SHIFT) +
-				       READ_ONCE(odp_readahead),
-				       RXE_ODP_MAX_FAULT_PAGES),
-				   pmd_start >= odp->start &&
-				   end <= pmd_start + PMD_SIZE &&
-				   pmd_start + PMD_SIZE <= odp->end);
+		rxe_devmem_reserve(m.dm, &m.resv, want, thp_ok);
 	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
 	mmap_read_lock(mm);
 	m.thp = false;
-	range.end = rxe_odp_readahead_end(odp, mm, start, end, flags);
+	range.end = min(rxe_odp_readahead_end(odp, mm, start, end, ra, flags),
+			start + (max_pages << PAGE_SHIFT));
 	vma = collect ? vma_lookup(mm, start) : NULL;
 	if (!vma || !vma_is_anonymous(vma)) {
 		vma = NULL;
@@ -574,7 +600,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 	unsigned long entry;
 	struct folio *folio;
 	struct page *page;
-	bool devpriv, to_cpu = false;
+	bool devpriv, to_cpu = false, resched = false;
 	int tries = 0;
 	void *kaddr;
 	int err;
@@ -630,10 +656,20 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			}
 			va += bytes;
 			len -= bytes;
+			if (len && need_resched()) {
+				resched = true;
+				break;
+			}
 		}
 		rxe_odp_access_end(&odp->table, &access);
 		if (!len)
 			break;
+		if (resched) {
+			/* a long access lets the CPU, and invalidations, in */
+			resched = false;
+			cond_resched();
+			continue;
+		}
 		/*
 		 * An invalidation that beats every fault to the same page
 		 * must not keep us here forever.
@@ -1045,10 +1081,14 @@ static int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u32 length,
 	if (READ_ONCE(odp->policy) != RXE_HMM_MIGRATE_OFF)
 		flags |= RXE_ODP_FAULT_MIGRATE;
 	while (va < end && !err) {
+		/* a synchronous prefetch of a whole MR must stay killable */
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		chunk = min(end - va, (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT) -
 				      offset_in_page(va));
 		err = rxe_odp_fault(odp, va, chunk, flags);
 		va += chunk;
+		cond_resched();
 	}
 	return err;
 }

@@ -91,7 +91,7 @@ unsigned long rxe_odp_table_store(struct rxe_odp_table *t,
 		if (!chunk || !(va & ((1UL << RXE_ODP_CHUNK_SHIFT) - 1)))
 			chunk = xa_load(&t->chunks, va >> RXE_ODP_CHUNK_SHIFT);
 		if (WARN_ON_ONCE(!chunk))
-			return added;
+			break;
 		if (!(hmm_pfns[i] & HMM_PFN_VALID))
 			continue;
 		slot = &chunk->pfns[(va >> PAGE_SHIFT) &

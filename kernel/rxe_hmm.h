@@ -128,10 +128,14 @@ struct rxe_hmm_dev {
 	struct rxe_hmm_devmem	*devmem;
 	/* bytes, for the next time @devmem is created */
 	u64			devmem_size;
+	/* on the module's list of its devices, see rxe_hmm_exit() */
+	struct list_head	node;
 };
 
 struct rxe_dev;
 
+void rxe_hmm_init(void);
+void rxe_hmm_exit(void);
 void rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);
 

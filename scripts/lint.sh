@@ -8,6 +8,8 @@
 #   - clang-format with rdma-core's .clang-format on the provider's C;
 #   - the module built with W=1 and sparse (C=1): any diagnostic fails;
 #   - the module compiled against a stock 7.3.4 tree (no mm series);
+#   - the module built with W=1 after each patch of kernel/patches/rxe/
+#     in turn (the series is bisectable);
 #   - each patch of the mm series built in three configs with W=1 and
 #     sparse (scripts/check-mm-series.sh).
 # Each check is a case (JSON line) in FILE when given; the exit status is
@@ -84,6 +86,32 @@ else
 			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
 	fi
 fi
+
+# The rxe series, one patch more each time: Kbuild takes its patch list
+# from the command line (rxe_patches), and each step must build warning
+# free with W=1, our engine included.
+rxe_patches=()
+for p in $(git ls-files -co --exclude-standard 'kernel/patches/rxe/*.patch' | sort); do
+	rxe_patches+=("$RXE_HMM_TOP/$p")
+	name=$(basename "$p" .patch)
+	rm -rf "${out_dir:?}"/*
+	if [ -z "$kdir" ]; then
+		record "lint/rxe-series/$name" fail "no test kernel build"
+		continue
+	fi
+	log=$out_dir/series.log
+	make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 -j"$JOBS" \
+		CC="ccache gcc" rxe_patches="${rxe_patches[*]}" >"$log" 2>&1
+	make_status=$?
+	diag=$(grep -vE '^(make(\[[0-9]+\])?: (Entering|Leaving) directory|  (CC|LD|MODPOST|UPD|AR) )' "$log")
+	if [ $make_status -eq 0 ] && [ -z "$diag" ] && [ -f "$out_dir/rxe_hmm.ko" ]; then
+		record "lint/rxe-series/$name" pass ""
+	else
+		echo "$diag" | tail -n 20
+		record "lint/rxe-series/$name" fail \
+			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
+	fi
+done
 
 # Compile-only against a tree without our mm series. While
 # kernel/patches/mm/ is empty the test kernel is that tree, and the build

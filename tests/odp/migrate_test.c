@@ -77,6 +77,63 @@ static long long used_settles(long long want)
 	return v;
 }
 
+/*
+ * The engine's fault attributes (kernel/devmem.c, with the kernel's
+ * CONFIG_FAULT_INJECTION_DEBUG_FS): allocations of device THPs' system
+ * pages, and of single device pages' backing pages.
+ */
+#define FAIL_THP	"fail_alloc_thp"
+#define FAIL_PAGE	"fail_alloc_page"
+
+static int fail_write(const char *attr, const char *file, long value)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/rxe_hmm/%s/%s", attr,
+		 file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", value);
+	return fclose(f) ? -errno : 0;
+}
+
+/* Fails the allocations of @attr after the first @pass, @times of them. */
+static int fail_arm(const char *attr, long pass, long times)
+{
+	/* verbose 0: no stack dump, which the runner would take for a splat */
+	return fail_write(attr, "verbose", 0) ?:
+	       fail_write(attr, "space", pass + 1) ?:
+	       fail_write(attr, "times", times) ?:
+	       fail_write(attr, "probability", 100);
+}
+
+static void fail_disarm(const char *attr)
+{
+	fail_write(attr, "probability", 0);
+	fail_write(attr, "space", 0);
+	fail_write(attr, "times", 1);
+}
+
+/* How many failures @attr has still to inject; -errno. */
+static long fail_left(const char *attr)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/rxe_hmm/%s/times",
+		 attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -EINVAL;
+	fclose(f);
+	return v;
+}
+
 FIXTURE(migrate)
 {
 	struct rdma r;
@@ -107,6 +164,8 @@ FIXTURE_TEARDOWN(migrate)
 		ibv_dereg_mr(self->mr);
 	dev_attr_write("migrate_policy", "off");
 	dev_attr_write("devmem_size_mb", "256");
+	fail_disarm(FAIL_THP);
+	fail_disarm(FAIL_PAGE);
 }
 
 static int write_mem(struct rdma *r, uint8_t *mem, size_t len, uint32_t rkey)
@@ -684,6 +743,36 @@ TEST_F_TIMEOUT(migrate, thp_empty_then_split, 300)
 	ASSERT_EQ(0, munmap(thp, THP_SIZE / 2));
 	ASSERT_EQ(0, memcmp(thp + THP_SIZE / 2, self->r.buf + THP_SIZE / 2,
 			    THP_SIZE / 2));
+	EXPECT_EQ(0, used_settles(0));
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	ASSERT_EQ(0, munmap(raw, 2 * THP_SIZE));
+}
+
+/*
+ * An untouched THP-sized range, collected whole, whose device THP cannot
+ * be had and whose single device pages run out after three (both
+ * injected): none of the block moves at once, the write lands, every
+ * byte intact.
+ */
+TEST_F_TIMEOUT(migrate, thp_empty_without_device_pages, 300)
+{
+	uint8_t *thp;
+	struct ibv_mr *mr;
+	void *raw;
+
+	thp = map_thp(&raw);
+	ASSERT_NE(NULL, thp);
+	mr = ibv_reg_mr(self->r.v.pd, thp, THP_SIZE, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	if (fail_arm(FAIL_THP, 0, 1) || fail_arm(FAIL_PAGE, 3, 1))
+		SKIP(return, "no rxe_hmm fault injection (CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	fill(self->r.buf, THP_SIZE, 24);
+	ASSERT_EQ(IBV_WC_SUCCESS, write_mem(&self->r, thp, THP_SIZE,
+					    mr->rkey));
+	/* both failures were injected */
+	EXPECT_EQ(0, fail_left(FAIL_THP));
+	EXPECT_EQ(0, fail_left(FAIL_PAGE));
+	ASSERT_EQ(0, memcmp(thp, self->r.buf, THP_SIZE));
 	EXPECT_EQ(0, used_settles(0));
 	ASSERT_EQ(0, ibv_dereg_mr(mr));
 	ASSERT_EQ(0, munmap(raw, 2 * THP_SIZE));
