@@ -12,6 +12,7 @@
 
 #include "rxe.h"
 #include "devmem.h"
+#include "odp_table.h"
 
 static const char * const rxe_hmm_policy_names[] = {
 	[RXE_HMM_MIGRATE_OFF] = "off",
@@ -150,17 +151,24 @@ void rxe_hmm_dev_del(struct rxe_dev *rxe)
 	rxe_devmem_remove(rxe);
 }
 
-/* Module init, once everything else is up: nothing to unwind. */
-void rxe_hmm_init(void)
+/* Module init, before anything of rxe's: rxe_hmm_exit() undoes it. */
+int rxe_hmm_init(void)
 {
+	int err;
+
+	err = rxe_odp_table_cache_init();
+	if (err)
+		return err;
 	rxe_hmm_debugfs = debugfs_create_dir("rxe_hmm", NULL);
 	rxe_devmem_debugfs_init(rxe_hmm_debugfs);
+	return 0;
 }
 
 /*
- * Module exit, once no new device can be added: unregisters each of our
- * devices as ib_unregister_driver() would (a concurrent "rdma link
- * delete" is fenced by the core), then removes debugfs.
+ * Module exit, once no new device can be added (and on a failed init,
+ * with none): unregisters each of our devices as ib_unregister_driver()
+ * would (a concurrent "rdma link delete" is fenced by the core), then
+ * removes what rxe_hmm_init() made.
  */
 void rxe_hmm_exit(void)
 {
@@ -181,4 +189,5 @@ void rxe_hmm_exit(void)
 		put_device(&rxe->ib_dev.dev);
 	}
 	debugfs_remove_recursive(rxe_hmm_debugfs);
+	rxe_odp_table_cache_exit();
 }

@@ -17,6 +17,7 @@
 #include <linux/delay.h>
 #include <linux/hmm.h>
 #include <linux/libnvdimm.h>
+#include <linux/memcontrol.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -417,6 +418,7 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
 	unsigned long *pfns, ra, want, max_pages;
+	struct mem_cgroup *old_memcg;
 	bool thp_ok;
 	int err;
 
@@ -508,7 +510,9 @@ again:
 	/* the walk overwrote the requests of the last try */
 	rxe_odp_fault_request(&range, need_start, end, req);
 	m.need_end = min(end, range.end);
+	old_memcg = set_active_memcg(odp->memcg);
 	err = rxe_odp_table_reserve(&odp->table, start, range.end);
+	set_active_memcg(old_memcg);
 	if (!err && vma)
 		err = rxe_odp_migrate(odp, &range, vma, &m);
 	else if (!err)
@@ -569,6 +573,9 @@ out_unlock:
 	} else {
 		up_read(&odp->migrate_sem);
 	}
+	/* a failed fault, or a walk that found nothing, left a chunk empty */
+	if (rxe_odp_table_has_empty(&odp->table))
+		schedule_work(&odp->shrink_work);
 	mmput(mm);
 out_free:
 	kvfree(pfns);
@@ -865,6 +872,8 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	 */
 	wait = rxe_odp_table_must_wait(&odp->table, &clears);
 	spin_unlock(&odp->table.lock);
+	if (cleared && rxe_odp_table_has_empty(&odp->table))
+		schedule_work(&odp->shrink_work);
 
 	if (!own) {
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
@@ -931,6 +940,28 @@ VISIBLE_IF_KUNIT const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 	.invalidate_finish = rxe_odp_invalidate_finish,
 };
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
+
+/*
+ * Frees the chunks of the table that hold no entry, once no fault of the
+ * MR is between reserving chunks and storing into them.
+ */
+static void rxe_odp_shrink(struct work_struct *work)
+{
+	struct rxe_odp *odp = container_of(work, struct rxe_odp, shrink_work);
+
+	down_write(&odp->migrate_sem);
+	rxe_odp_table_shrink(&odp->table);
+	up_write(&odp->migrate_sem);
+}
+
+/* The locks, the table and the work of a new MR's state. */
+VISIBLE_IF_KUNIT void rxe_odp_init_state(struct rxe_odp *odp)
+{
+	init_rwsem(&odp->migrate_sem);
+	INIT_WORK(&odp->shrink_work, rxe_odp_shrink);
+	rxe_odp_table_init(&odp->table);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_init_state);
 
 static const enum rxe_hmm_migrate_policy rxe_odp_uapi_policy[] = {
 	[RXE_HMM_POLICY_OFF] = RXE_HMM_MIGRATE_OFF,
@@ -1006,11 +1037,10 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	odp->mr = mr;
 	odp->writable = ib_access_writable(access_flags);
 	odp->policy = policy;
-	init_rwsem(&odp->migrate_sem);
+	rxe_odp_init_state(odp);
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
 	odp->end = PAGE_ALIGN(end);
 	odp->va_offset = start - iova;
-	rxe_odp_table_init(&odp->table);
 
 	err = mmu_interval_notifier_insert(&odp->notifier, current->mm,
 					   odp->start, odp->end - odp->start,
@@ -1019,6 +1049,8 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 		kfree(odp);
 		return err;
 	}
+	/* faults run in rxe's workers: charge the table to the process */
+	odp->memcg = get_mem_cgroup_from_mm(current->mm);
 
 	mr->odp = odp;
 	mr->ibmr.length = length;
@@ -1035,9 +1067,12 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 
 	/* waits for an invalidation in progress, both passes */
 	mmu_interval_notifier_remove(&odp->notifier);
+	/* nothing queues it any more: no fault, no invalidation */
+	cancel_work_sync(&odp->shrink_work);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES,
 		      -(s64)odp->table.mapped);
 	rxe_odp_table_destroy(&odp->table);
+	mem_cgroup_put(odp->memcg);
 	mr->odp = NULL;
 	kfree(odp);
 }
@@ -1233,13 +1268,19 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 			continue;
 		value = atomic64_read(&odp->counters[rxe_hmm_odp_index(i)]);
 		if (rdma_nl_stat_hwcounter_entry(msg, rxe_hmm_counter_name(i),
-						 value)) {
-			nla_nest_cancel(msg, table);
-			return -EMSGSIZE;
-		}
+						 value))
+			goto err;
 	}
+	/* a level, not an event count: the memory of the MR's table now */
+	if (rdma_nl_stat_hwcounter_entry(msg, "odp_table_bytes",
+					 rxe_odp_table_bytes(&odp->table)))
+		goto err;
 	nla_nest_end(msg, table);
 	return 0;
+
+err:
+	nla_nest_cancel(msg, table);
+	return -EMSGSIZE;
 }
 
 static const struct ib_device_ops rxe_odp_dev_ops = {

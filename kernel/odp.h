@@ -10,6 +10,7 @@
 
 #include <linux/mmu_notifier.h>
 #include <linux/rwsem.h>
+#include <linux/workqueue.h>
 #include <rdma/uverbs_ioctl.h>
 
 #include "odp_table.h"
@@ -51,6 +52,10 @@ struct rxe_odp {
 	struct rxe_odp_finish		finish;
 	unsigned long			finish_busy;
 	atomic64_t			counters[RXE_HMM_NUM_MR_COUNTERS];
+	/* the registering process's, charged for the table */
+	struct mem_cgroup		*memcg;
+	/* frees the table's empty chunks, see rxe_odp_shrink() */
+	struct work_struct		shrink_work;
 };
 
 void rxe_odp_init_device(struct rxe_dev *rxe);
@@ -80,6 +85,7 @@ extern const struct uapi_definition rxe_hmm_uapi_defs[];
 #if IS_ENABLED(CONFIG_KUNIT)
 /* the notifier callbacks, for kernel/tests/odp_kunit.c */
 extern const struct mmu_interval_notifier_ops rxe_odp_mn_ops;
+void rxe_odp_init_state(struct rxe_odp *odp);
 #endif
 
 #endif /* RXE_ODP_H */

@@ -16,6 +16,23 @@
  */
 DEFINE_STATIC_SRCU(rxe_odp_srcu);
 
+/*
+ * Chunks are a little over a page: their own cache packs them closer than
+ * kmalloc-8k would, and charges them to the memcg (SLAB_ACCOUNT).
+ */
+static struct kmem_cache *rxe_odp_chunk_cache;
+
+int rxe_odp_table_cache_init(void)
+{
+	rxe_odp_chunk_cache = KMEM_CACHE(rxe_odp_chunk, SLAB_ACCOUNT);
+	return rxe_odp_chunk_cache ? 0 : -ENOMEM;
+}
+
+void rxe_odp_table_cache_exit(void)
+{
+	kmem_cache_destroy(rxe_odp_chunk_cache);
+}
+
 void rxe_odp_table_init(struct rxe_odp_table *t)
 {
 	xa_init(&t->chunks);
@@ -23,6 +40,7 @@ void rxe_odp_table_init(struct rxe_odp_table *t)
 	atomic_set(&t->active, 0);
 	t->dead = false;
 	t->mapped = 0;
+	atomic_long_set(&t->nr_chunks, 0);
 	t->clears = 0;
 	t->settled = 0;
 }
@@ -36,14 +54,16 @@ void rxe_odp_table_destroy(struct rxe_odp_table *t)
 
 	WARN_ON(atomic_read(&t->active));
 	xa_for_each(&t->chunks, index, chunk)
-		kfree(chunk);
+		kmem_cache_free(rxe_odp_chunk_cache, chunk);
 	xa_destroy(&t->chunks);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_destroy);
 
 /*
  * Allocates the chunks that cover [@start, @end), so that
- * rxe_odp_table_store() under the spinlock never allocates. May sleep.
+ * rxe_odp_table_store() under the spinlock never allocates, charged to
+ * the active memcg. A new chunk is empty until the store: if the fault
+ * fails, rxe_odp_table_shrink() frees it. May sleep.
  */
 int rxe_odp_table_reserve(struct rxe_odp_table *t, unsigned long start,
 			  unsigned long end)
@@ -56,16 +76,21 @@ int rxe_odp_table_reserve(struct rxe_odp_table *t, unsigned long start,
 	for (; index <= last; index++) {
 		if (xa_load(&t->chunks, index))
 			continue;
-		chunk = kzalloc_obj(*chunk);
+		chunk = kmem_cache_zalloc(rxe_odp_chunk_cache,
+					  GFP_KERNEL_ACCOUNT);
 		if (!chunk)
 			return -ENOMEM;
-		err = xa_insert(&t->chunks, index, chunk, GFP_KERNEL);
+		err = xa_insert(&t->chunks, index, chunk, GFP_KERNEL_ACCOUNT);
 		if (err) {
-			kfree(chunk);
+			kmem_cache_free(rxe_odp_chunk_cache, chunk);
 			/* a concurrent fault reserved it first */
 			if (err != -EBUSY)
 				return err;
+			continue;
 		}
+		atomic_long_inc(&t->nr_chunks);
+		/* a stale mark costs a look; shrink checks @present */
+		xa_set_mark(&t->chunks, index, RXE_ODP_CHUNK_EMPTY);
 	}
 	return 0;
 }
@@ -96,8 +121,13 @@ unsigned long rxe_odp_table_store(struct rxe_odp_table *t,
 			continue;
 		slot = &chunk->pfns[(va >> PAGE_SHIFT) &
 				    (RXE_ODP_CHUNK_PAGES - 1)];
-		if (!(*slot & HMM_PFN_VALID))
+		if (!(*slot & HMM_PFN_VALID)) {
 			added++;
+			if (!chunk->present++)
+				xa_clear_mark(&t->chunks,
+					      va >> RXE_ODP_CHUNK_SHIFT,
+					      RXE_ODP_CHUNK_EMPTY);
+		}
 		WRITE_ONCE(*slot, hmm_pfns[i] &
 			   (HMM_PFN_VALID | HMM_PFN_WRITE | ~HMM_PFN_FLAGS));
 	}
@@ -116,7 +146,7 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 {
 	unsigned long first = start >> RXE_ODP_CHUNK_SHIFT;
 	unsigned long last = (end - 1) >> RXE_ODP_CHUNK_SHIFT;
-	unsigned long index, va, from, to, cleared = 0;
+	unsigned long index, va, from, to, cleared = 0, n;
 	struct rxe_odp_chunk *chunk;
 	unsigned long *slot;
 
@@ -129,13 +159,20 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 	xa_for_each_range(&t->chunks, index, chunk, first, last) {
 		from = max(start, index << RXE_ODP_CHUNK_SHIFT);
 		to = min(end, (index + 1) << RXE_ODP_CHUNK_SHIFT);
+		if (!chunk->present)
+			continue;
+		n = 0;
 		for (va = from; va < to; va += PAGE_SIZE) {
 			slot = &chunk->pfns[(va >> PAGE_SHIFT) &
 					    (RXE_ODP_CHUNK_PAGES - 1)];
 			if (*slot & HMM_PFN_VALID)
-				cleared++;
+				n++;
 			WRITE_ONCE(*slot, 0);
 		}
+		chunk->present -= n;
+		cleared += n;
+		if (n && !chunk->present)
+			xa_set_mark(&t->chunks, index, RXE_ODP_CHUNK_EMPTY);
 	}
 	t->mapped -= cleared;
 	if (cleared)
@@ -144,18 +181,58 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_clear);
 
-/* Memory the table holds now, for the implicit-ODP sparseness test. */
+/* Memory the chunks of the table take now (the MR's odp_table_bytes). */
 size_t rxe_odp_table_bytes(struct rxe_odp_table *t)
 {
-	struct rxe_odp_chunk *chunk;
-	unsigned long index;
-	size_t bytes = 0;
-
-	xa_for_each(&t->chunks, index, chunk)
-		bytes += sizeof(*chunk);
-	return bytes;
+	return atomic_long_read(&t->nr_chunks) * sizeof(struct rxe_odp_chunk);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_bytes);
+
+/* Whether a chunk may hold no entry, so that shrinking may free it. */
+bool rxe_odp_table_has_empty(struct rxe_odp_table *t)
+{
+	return xa_marked(&t->chunks, RXE_ODP_CHUNK_EMPTY);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_has_empty);
+
+/**
+ * rxe_odp_table_shrink() - free the chunks that hold no entry
+ * @t: the table
+ *
+ * The caller keeps faults out from reserving to storing, whose chunks
+ * must stay. Waits for the accesses that may still read a chunk taken
+ * out. May sleep.
+ *
+ * Return: the number of chunks freed.
+ */
+unsigned long rxe_odp_table_shrink(struct rxe_odp_table *t)
+{
+	struct rxe_odp_chunk *chunk, *tmp;
+	unsigned long index, n = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&t->lock);
+	xa_for_each_marked(&t->chunks, index, chunk, RXE_ODP_CHUNK_EMPTY) {
+		if (chunk->present) {
+			xa_clear_mark(&t->chunks, index, RXE_ODP_CHUNK_EMPTY);
+			continue;
+		}
+		xa_erase(&t->chunks, index);
+		list_add(&chunk->free, &list);
+	}
+	spin_unlock(&t->lock);
+	if (list_empty(&list))
+		return 0;
+	/* an access that looked a chunk up before the erase is done with it */
+	synchronize_srcu(&rxe_odp_srcu);
+	list_for_each_entry_safe(chunk, tmp, &list, free) {
+		kmem_cache_free(rxe_odp_chunk_cache, chunk);
+		atomic_long_dec(&t->nr_chunks);
+		n++;
+	}
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_shrink);
 
 /**
  * rxe_odp_access_begin() - start using entries of @t

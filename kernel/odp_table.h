@@ -11,9 +11,12 @@
  * A device-resident page is an entry like any other: its pfn is the
  * device-private page, which the data path resolves to its backing store.
  *
- * Entries live in chunks of RXE_ODP_CHUNK_PAGES, allocated on first fault
- * and kept until the MR is destroyed, so an implicit MR costs memory in
- * proportion to what it touched, not to the address space it covers.
+ * Entries live in chunks of RXE_ODP_CHUNK_PAGES, allocated before the
+ * fault that fills them and charged to the memcg the caller sets; a chunk
+ * that holds no entry (its fault failed, or invalidations cleared it) is
+ * marked, and rxe_odp_table_shrink() frees it. An implicit MR therefore
+ * costs memory in proportion to what it maps, not to the address space
+ * it covers, nor to the faults a peer made it try.
  *
  * Protocol: the data path brackets every use of entries with
  * rxe_odp_access_begin() / rxe_odp_access_end() and never sleeps on a
@@ -38,8 +41,15 @@
 #define RXE_ODP_CHUNK_SHIFT	(PAGE_SHIFT + RXE_ODP_CHUNK_ORDER)
 
 struct rxe_odp_chunk {
-	unsigned long pfns[RXE_ODP_CHUNK_PAGES];
+	/* present entries, under the table's lock */
+	unsigned int		present;
+	/* on rxe_odp_table_shrink()'s list, once out of the table */
+	struct list_head	free;
+	unsigned long		pfns[RXE_ODP_CHUNK_PAGES];
 };
+
+/* The xarray mark of a chunk that may hold no entry. */
+#define RXE_ODP_CHUNK_EMPTY	XA_MARK_0
 
 struct rxe_odp_table {
 	/* va >> RXE_ODP_CHUNK_SHIFT -> struct rxe_odp_chunk */
@@ -55,6 +65,8 @@ struct rxe_odp_table {
 	bool		dead;
 	/* present entries, under @lock */
 	unsigned long	mapped;
+	/* chunks allocated, for rxe_odp_table_bytes() */
+	atomic_long_t	nr_chunks;
 	/*
 	 * Clears that found a present entry, and the last of them that a
 	 * wait has covered since; both under @lock. While they differ, an
@@ -78,6 +90,10 @@ unsigned long rxe_odp_table_store(struct rxe_odp_table *t,
 unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 				  unsigned long start, unsigned long end);
 size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
+bool rxe_odp_table_has_empty(struct rxe_odp_table *t);
+unsigned long rxe_odp_table_shrink(struct rxe_odp_table *t);
+int rxe_odp_table_cache_init(void);
+void rxe_odp_table_cache_exit(void);
 
 int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);

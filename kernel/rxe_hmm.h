@@ -134,7 +134,7 @@ struct rxe_hmm_dev {
 
 struct rxe_dev;
 
-void rxe_hmm_init(void);
+int rxe_hmm_init(void);
 void rxe_hmm_exit(void);
 void rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);

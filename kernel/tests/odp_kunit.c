@@ -40,7 +40,7 @@ static int inval_kunit_init(struct kunit *test)
 	k->odp->mr = mr;
 	k->odp->start = MR_START;
 	k->odp->end = MR_END;
-	rxe_odp_table_init(&k->odp->table);
+	rxe_odp_init_state(k->odp);
 	test->priv = k;
 	return 0;
 }
@@ -49,6 +49,7 @@ static void inval_kunit_exit(struct kunit *test)
 {
 	struct inval_kunit *k = test->priv;
 
+	cancel_work_sync(&k->odp->shrink_work);
 	rxe_odp_table_destroy(&k->odp->table);
 	__free_page(k->page);
 }

@@ -156,6 +156,40 @@ static void odp_table_sparse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 3UL, clear(&k->table, 0, TASK_SIZE));
 }
 
+/*
+ * Chunks that hold no entry go: one whose entries were all cleared, and
+ * one reserved for a fault that failed before storing. One that still
+ * holds an entry stays.
+ */
+static void odp_table_shrink_frees_empty(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	unsigned long pfn = hmm_pfn(k->pages[0], true);
+	const size_t chunk = sizeof(struct rxe_odp_chunk);
+	const unsigned long two_mb = 1UL << RXE_ODP_CHUNK_SHIFT;
+
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0x1000, 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 8 * two_mb, 1, &pfn));
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_has_empty(&k->table));
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_shrink(&k->table));
+	/* a failed fault: reserved, never stored */
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_table_reserve(&k->table, 20 * two_mb,
+						       21 * two_mb));
+	KUNIT_EXPECT_EQ(test, 3 * chunk, rxe_odp_table_bytes(&k->table));
+	KUNIT_EXPECT_TRUE(test, rxe_odp_table_has_empty(&k->table));
+	/* an invalidation empties the first */
+	KUNIT_EXPECT_EQ(test, 1UL, clear(&k->table, 0, two_mb));
+	KUNIT_EXPECT_EQ(test, 2UL, rxe_odp_table_shrink(&k->table));
+	KUNIT_EXPECT_EQ(test, chunk, rxe_odp_table_bytes(&k->table));
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_has_empty(&k->table));
+	KUNIT_EXPECT_EQ(test, 0UL, rxe_odp_table_entry(&k->table, 0x1000));
+	KUNIT_EXPECT_NE(test, 0UL, rxe_odp_table_entry(&k->table, 8 * two_mb));
+	/* a freed chunk comes back on the next fault */
+	KUNIT_EXPECT_EQ(test, 1UL, store(&k->table, 0x1000, 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 2 * chunk, rxe_odp_table_bytes(&k->table));
+	KUNIT_EXPECT_EQ(test, 2UL, k->table.mapped);
+}
+
 /* Whether an invalidation that just cleared [@start, @end) must wait. */
 static bool clear_must_wait(struct rxe_odp_table *t, unsigned long start,
 			    unsigned long end)
@@ -293,6 +327,7 @@ static struct kunit_case odp_table_cases[] = {
 	KUNIT_CASE(odp_table_snapshot_keeps),
 	KUNIT_CASE(odp_table_clear_counts),
 	KUNIT_CASE(odp_table_sparse),
+	KUNIT_CASE(odp_table_shrink_frees_empty),
 	KUNIT_CASE(odp_must_wait),
 	KUNIT_CASE(odp_access_dead),
 	KUNIT_CASE(odp_wait_for_access),

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -673,6 +675,226 @@ static int mr_stats_show_faults(void)
 	}
 	pclose(f);
 	return found;
+}
+
+/*
+ * The odp_table_bytes of the one ODP MR of $RXE_HMM_DEV in "rdma statistic
+ * show mr"; -1 when there is not exactly one.
+ */
+static long long mr_table_bytes(void)
+{
+	char dev[64], line[2048], *p;
+	long long bytes = -1;
+	int n = 0;
+	FILE *f;
+
+	f = popen("rdma statistic show mr 2>&1", "r");
+	if (!f)
+		return -1;
+	snprintf(dev, sizeof(dev), "dev %s ", getenv("RXE_HMM_DEV"));
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, " odp_table_bytes ");
+		if (!strstr(line, dev) || !p)
+			continue;
+		bytes = atoll(p + strlen(" odp_table_bytes "));
+		n++;
+	}
+	pclose(f);
+	return n == 1 ? bytes : -1;
+}
+
+/*
+ * Waits (a little: the table shrinks in deferred work) for the MR's
+ * table to hold @want bytes; its last value.
+ */
+static long long mr_table_bytes_settle(long long want)
+{
+	long long v = mr_table_bytes();
+	int i;
+
+	for (i = 0; i < 100 && v != want; i++) {
+		usleep(20 * 1000);
+		v = mr_table_bytes();
+	}
+	return v;
+}
+
+/* An implicit MR of its own, whose page table the tests watch. */
+FIXTURE(table)
+{
+	struct rdma r;
+	struct ibv_mr *mr;
+};
+
+FIXTURE_SETUP(table)
+{
+	ASSERT_EQ(0, rdma_open(&self->r, "RXE_HMM_DEV", "RXE_HMM_GID", PAGE));
+	self->mr = ibv_reg_mr(self->r.v.pd, NULL, SIZE_MAX, ODP_RW);
+	ASSERT_NE(NULL, self->mr)
+		TH_LOG("implicit ibv_reg_mr: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(table)
+{
+	if (self->mr)
+		ibv_dereg_mr(self->mr);
+}
+
+/*
+ * An implicit MR's page table follows what is mapped: a peer's reads of
+ * addresses nothing maps fail and leave it as it was, however many; so
+ * do failed prefetches. Memory that is touched grows it, and unmapping
+ * that memory brings it back down.
+ */
+TEST_F_TIMEOUT(table, implicit_follows_mappings, 300)
+{
+	const size_t span = 2UL << 20, len = 16 * span;
+	struct ibv_sge sge;
+	long long base, grown;
+	uint8_t *hole, *mem;
+	int i;
+
+	base = mr_table_bytes();
+	ASSERT_LE(0, base) TH_LOG("no odp_table_bytes of one ODP MR");
+	hole = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	ASSERT_EQ(0, munmap(hole, len));
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(IBV_WC_REM_ACCESS_ERR,
+			  rdma_read(&self->r, 0, 64, (uintptr_t)hole + i * span,
+				    self->mr->rkey));
+		ASSERT_EQ(0, rdma_reconnect(&self->r));
+		sge = (struct ibv_sge){ .addr = (uintptr_t)hole + i * span + PAGE,
+					.length = PAGE, .lkey = self->mr->lkey };
+		EXPECT_EQ(EFAULT, ibv_advise_mr(self->r.v.pd,
+						IBV_ADVISE_MR_ADVICE_PREFETCH,
+						IBV_ADVISE_MR_FLAG_FLUSH,
+						&sge, 1));
+	}
+	EXPECT_EQ(base, mr_table_bytes_settle(base));
+
+	mem = mmap(hole, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(hole, mem);
+	fill(self->r.buf, 64, 52);
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&self->r, 0, 64, (uintptr_t)mem + i * span,
+				     self->mr->rkey));
+	grown = mr_table_bytes();
+	/* at least a chunk for each 2 MiB touched */
+	EXPECT_LE(base + 16 * (long long)(512 * sizeof(uint64_t)), grown);
+	ASSERT_EQ(0, memcmp(mem + 15 * span, self->r.buf, 64));
+	ASSERT_EQ(0, munmap(mem, len));
+	EXPECT_EQ(base, mr_table_bytes_settle(base));
+}
+
+#define CG_ROOT	"/sys/fs/cgroup"
+#define CG	CG_ROOT "/rxe_hmm_odp_test"
+
+static int cg_write(const char *path, const char *value)
+{
+	return write_param(path, value);
+}
+
+/* The memory charged to the test cgroup now (memory.current); -1. */
+static long long cg_current(void)
+{
+	long long v = -1;
+	FILE *f = fopen(CG "/memory.current", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Moves this process into a cgroup of its own with the memory
+ * controller, mounting cgroup2 where the guest has not; -errno.
+ */
+static int cg_enter(void)
+{
+	char pid[32];
+	int err;
+
+	char line[256] = "";
+	FILE *f;
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	f = fopen(CG_ROOT "/cgroup.controllers", "r");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	if (!strstr(line, "memory"))
+		return -EOPNOTSUPP;
+	err = cg_write(CG_ROOT "/cgroup.subtree_control", "+memory");
+	if (err)
+		return err;
+	if (mkdir(CG, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return cg_write(CG "/cgroup.procs", pid);
+}
+
+static void cg_leave(void)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	cg_write(CG_ROOT "/cgroup.procs", pid);
+	rmdir(CG);
+}
+
+/*
+ * An MR's page table is charged to the memory cgroup of the process that
+ * registered it, though rxe's workers fill it: a peer's writes into 32
+ * regions of 2 MiB, whose pages the process touched already, charge the
+ * cgroup at least 32 chunks more. (Slab statistics in memory.stat are
+ * flushed lazily; memory.current is charged at once.)
+ */
+TEST(table_charged_to_memcg)
+{
+	const size_t span = 2UL << 20, len = 32 * span;
+	long long before, after;
+	struct ibv_mr *mr;
+	struct rdma r;
+	uint8_t *mem;
+	int err, i;
+
+	err = cg_enter();
+	if (err == -EOPNOTSUPP)
+		SKIP(return, "no memory controller (CONFIG_MEMCG)");
+	ASSERT_EQ(0, err) TH_LOG("cgroup setup: %s", strerror(-err));
+	ASSERT_EQ(0, rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", PAGE));
+	mr = ibv_reg_mr(r.v.pd, NULL, SIZE_MAX, ODP_RW);
+	ASSERT_NE(NULL, mr) TH_LOG("implicit ibv_reg_mr: %s", strerror(errno));
+	mem = map_anon(len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	for (i = 0; i < 32; i++)
+		mem[i * span] = 1;
+
+	before = cg_current();
+	ASSERT_LE(0, before) TH_LOG("no " CG "/memory.current");
+	fill(r.buf, 64, 53);
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&r, 0, 64, (uintptr_t)mem + i * span,
+				     mr->rkey));
+	after = cg_current();
+	EXPECT_LE(before + 32 * (long long)(512 * sizeof(uint64_t)), after)
+		TH_LOG("memory.current %lld -> %lld", before, after);
+	ASSERT_EQ(0, memcmp(mem + 31 * span, r.buf, 64));
+
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	ASSERT_EQ(0, munmap(mem, len));
+	cg_leave();
 }
 
 /* The device's ODP counters follow faults and invalidations. */
