@@ -191,7 +191,7 @@ static unsigned long rxe_devmem_migrated(const unsigned long *src,
 static unsigned long rxe_devmem_evict(struct rxe_hmm_devmem *dm,
 				      unsigned long want)
 {
-	unsigned long scan = 2 * dm->npages, n = 0, moved, pfn, nr, i;
+	unsigned long scan, n = 0, moved, pfn, nr, i;
 	struct rxe_hmm_dpage *d;
 	unsigned long *src, *dst;
 	struct page *page;
@@ -201,6 +201,11 @@ static unsigned long rxe_devmem_evict(struct rxe_hmm_devmem *dm,
 		return 0;
 	dst = src + RXE_DEVMEM_BATCH;
 	want = min(want, RXE_DEVMEM_BATCH);
+	/*
+	 * Under the spinlock: a bounded look, not the whole LRU. Pages it
+	 * passes over lose their second chance, so the next look finds them.
+	 */
+	scan = min(2 * dm->npages, 4 * RXE_DEVMEM_BATCH);
 	spin_lock(&dm->lock);
 	while (n < want && scan-- && !list_empty(&dm->lru)) {
 		d = list_first_entry(&dm->lru, struct rxe_hmm_dpage, node);
