@@ -142,13 +142,17 @@ void rxe_hmm_dev_add(struct rxe_dev *rxe)
 	mutex_unlock(&rxe_hmm_devs_lock);
 }
 
-/* From rxe_dealloc(): once unregistered, or when registration failed. */
+/*
+ * From rxe_dealloc(): once unregistered, or when registration failed.
+ * Off the list last, so that module exit, which finds the device there,
+ * waits for all of this (see rxe_hmm_exit()).
+ */
 void rxe_hmm_dev_del(struct rxe_dev *rxe)
 {
+	rxe_devmem_remove(rxe);
 	mutex_lock(&rxe_hmm_devs_lock);
 	list_del_init(&rxe->hmm.node);
 	mutex_unlock(&rxe_hmm_devs_lock);
-	rxe_devmem_remove(rxe);
 }
 
 /* Module init, before anything of rxe's: rxe_hmm_exit() undoes it. */
@@ -167,8 +171,11 @@ int rxe_hmm_init(void)
 /*
  * Module exit, once no new device can be added (and on a failed init,
  * with none): unregisters each of our devices as ib_unregister_driver()
- * would (a concurrent "rdma link delete" is fenced by the core), then
- * removes what rxe_hmm_init() made.
+ * would, then removes what rxe_hmm_init() made. A device that "rdma link
+ * delete" or a netdev event is unregistering meanwhile is still on the
+ * list until its rxe_dealloc() is done; ib_unregister_device() then
+ * waits for that on the device's unregistration lock, which the other
+ * unregistration holds until dealloc returns.
  */
 void rxe_hmm_exit(void)
 {

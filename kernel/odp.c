@@ -207,14 +207,14 @@ struct rxe_odp_migration {
 static void rxe_odp_migrate_drop(struct migrate_vma *args, unsigned long i,
 				 unsigned long n)
 {
-	struct page *dpage;
+	struct folio *folio;
 
 	for (; n; n--, i++) {
-		dpage = migrate_pfn_to_page(args->dst[i]);
+		folio = page_folio(migrate_pfn_to_page(args->dst[i]));
 		args->dst[i] = 0;
 		/* its last reference frees it to the device memory */
-		unlock_page(dpage);
-		put_page(dpage);
+		folio_unlock(folio);
+		folio_put(folio);
 	}
 }
 
@@ -417,7 +417,8 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	bool collect;
 	u64 t0 = ktime_get_ns();
 	struct vm_area_struct *vma;
-	unsigned long *pfns, ra, want, max_pages;
+	unsigned long ra, want, max_pages;
+	unsigned long *pfns;
 	struct mem_cgroup *old_memcg;
 	bool thp_ok;
 	int err;
@@ -481,6 +482,9 @@ static int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 	collect = migrate;
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 again:
+	/* from the needed pages again: a THP try moved start to the PMD's */
+	start = need_start;
+	range.start = start;
 	/*
 	 * Before the sequence: eviction invalidates, maybe this MR too. A
 	 * block for a device THP when the access lies in a PMD-sized range
@@ -550,13 +554,10 @@ again:
 	 * Fault the needed pages again, into system memory, in a walk that
 	 * migrates nothing; pages that moved come back as they are.
 	 */
-	if (vma && !rxe_odp_pfns_valid(pfns + ((need_start - start) >>
-					       PAGE_SHIFT),
-				       (m.need_end - need_start) >>
-				       PAGE_SHIFT)) {
+	if (vma && m.need_end > need_start &&
+	    !rxe_odp_pfns_valid(pfns + ((need_start - start) >> PAGE_SHIFT),
+				(m.need_end - need_start) >> PAGE_SHIFT)) {
 		collect = false;
-		start = need_start;
-		range.start = start;
 		goto again;
 	}
 
@@ -942,16 +943,19 @@ VISIBLE_IF_KUNIT const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
 
 /*
- * Frees the chunks of the table that hold no entry, once no fault of the
- * MR is between reserving chunks and storing into them.
+ * Frees the chunks of the table that hold no entry: takes them out while
+ * no fault of the MR is between reserving chunks and storing into them,
+ * then waits for the accesses without holding the faults up.
  */
 static void rxe_odp_shrink(struct work_struct *work)
 {
 	struct rxe_odp *odp = container_of(work, struct rxe_odp, shrink_work);
+	LIST_HEAD(list);
 
 	down_write(&odp->migrate_sem);
-	rxe_odp_table_shrink(&odp->table);
+	rxe_odp_table_detach_empty(&odp->table, &list);
 	up_write(&odp->migrate_sem);
+	rxe_odp_table_free_chunks(&odp->table, &list);
 }
 
 /* The locks, the table and the work of a new MR's state. */

@@ -196,20 +196,20 @@ bool rxe_odp_table_has_empty(struct rxe_odp_table *t)
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_has_empty);
 
 /**
- * rxe_odp_table_shrink() - free the chunks that hold no entry
+ * rxe_odp_table_detach_empty() - take the chunks that hold no entry out
  * @t: the table
+ * @list: where they go, for rxe_odp_table_free_chunks()
  *
  * The caller keeps faults out from reserving to storing, whose chunks
- * must stay. Waits for the accesses that may still read a chunk taken
- * out. May sleep.
+ * must stay; a fault after this call allocates a chunk anew.
  *
- * Return: the number of chunks freed.
+ * Return: the number of chunks taken out.
  */
-unsigned long rxe_odp_table_shrink(struct rxe_odp_table *t)
+unsigned long rxe_odp_table_detach_empty(struct rxe_odp_table *t,
+					 struct list_head *list)
 {
-	struct rxe_odp_chunk *chunk, *tmp;
+	struct rxe_odp_chunk *chunk;
 	unsigned long index, n = 0;
-	LIST_HEAD(list);
 
 	spin_lock(&t->lock);
 	xa_for_each_marked(&t->chunks, index, chunk, RXE_ODP_CHUNK_EMPTY) {
@@ -218,21 +218,32 @@ unsigned long rxe_odp_table_shrink(struct rxe_odp_table *t)
 			continue;
 		}
 		xa_erase(&t->chunks, index);
-		list_add(&chunk->free, &list);
-	}
-	spin_unlock(&t->lock);
-	if (list_empty(&list))
-		return 0;
-	/* an access that looked a chunk up before the erase is done with it */
-	synchronize_srcu(&rxe_odp_srcu);
-	list_for_each_entry_safe(chunk, tmp, &list, free) {
-		kmem_cache_free(rxe_odp_chunk_cache, chunk);
-		atomic_long_dec(&t->nr_chunks);
+		list_add(&chunk->free, list);
 		n++;
 	}
+	spin_unlock(&t->lock);
 	return n;
 }
-EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_shrink);
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_detach_empty);
+
+/*
+ * Frees chunks rxe_odp_table_detach_empty() took out, once the accesses
+ * that may have looked them up before are done. May sleep.
+ */
+void rxe_odp_table_free_chunks(struct rxe_odp_table *t, struct list_head *list)
+{
+	struct rxe_odp_chunk *chunk, *tmp;
+
+	if (list_empty(list))
+		return;
+	synchronize_srcu(&rxe_odp_srcu);
+	list_for_each_entry_safe(chunk, tmp, list, free) {
+		kmem_cache_free(rxe_odp_chunk_cache, chunk);
+		atomic_long_dec(&t->nr_chunks);
+	}
+	INIT_LIST_HEAD(list);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_free_chunks);
 
 /**
  * rxe_odp_access_begin() - start using entries of @t

@@ -14,7 +14,7 @@
  * Entries live in chunks of RXE_ODP_CHUNK_PAGES, allocated before the
  * fault that fills them and charged to the memcg the caller sets; a chunk
  * that holds no entry (its fault failed, or invalidations cleared it) is
- * marked, and rxe_odp_table_shrink() frees it. An implicit MR therefore
+ * marked, and rxe_odp_table_detach_empty() and _free_chunks() free it. An implicit MR therefore
  * costs memory in proportion to what it maps, not to the address space
  * it covers, nor to the faults a peer made it try.
  *
@@ -33,6 +33,7 @@
 #define RXE_ODP_TABLE_H
 
 #include <linux/hmm.h>
+#include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
 
@@ -91,7 +92,9 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 				  unsigned long start, unsigned long end);
 size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
 bool rxe_odp_table_has_empty(struct rxe_odp_table *t);
-unsigned long rxe_odp_table_shrink(struct rxe_odp_table *t);
+unsigned long rxe_odp_table_detach_empty(struct rxe_odp_table *t,
+					 struct list_head *list);
+void rxe_odp_table_free_chunks(struct rxe_odp_table *t, struct list_head *list);
 int rxe_odp_table_cache_init(void);
 void rxe_odp_table_cache_exit(void);
 

@@ -62,11 +62,14 @@ static void map_first_page(struct kunit *test)
 			    HMM_PFN_WRITE;
 	struct rxe_odp_table *t = &k->odp->table;
 
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_table_reserve(t, MR_START,
+	/* as a fault, kept apart from the MR's shrink work */
+	down_read(&k->odp->migrate_sem);
+	KUNIT_EXPECT_EQ(test, 0, rxe_odp_table_reserve(t, MR_START,
 						       MR_START + PAGE_SIZE));
 	spin_lock(&t->lock);
 	rxe_odp_table_store(t, MR_START, 1, &pfn);
 	spin_unlock(&t->lock);
+	up_read(&k->odp->migrate_sem);
 }
 
 /* Pass 1 over the whole MR; returns its verdict, *finish its pass 2. */
