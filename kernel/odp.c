@@ -102,14 +102,13 @@ static unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
 }
 
 /*
- * Where a fault of [@start, @end) stops once readahead is added: at most
- * @ra pages further, within the VMA that holds the last needed
- * page and within the MR; a write fault only over writable memory. Called
- * under the mmap lock, so that the walk sees the same VMA.
+ * Where a fault whose needed pages end at @end stops once readahead is
+ * added: at most @ra pages further, within the VMA that holds the last
+ * needed page and within the MR; a write fault only over writable memory.
+ * Called under the mmap lock, so that the walk sees the same VMA.
  */
 static unsigned long rxe_odp_readahead_end(struct rxe_odp *odp,
 					   struct mm_struct *mm,
-					   unsigned long start,
 					   unsigned long end,
 					   unsigned long ra,
 					   unsigned int flags)
@@ -495,7 +494,7 @@ again:
 	range.notifier_seq = mmu_interval_read_begin(&odp->notifier);
 	mmap_read_lock(mm);
 	m.thp = false;
-	range.end = min(rxe_odp_readahead_end(odp, mm, start, end, ra, flags),
+	range.end = min(rxe_odp_readahead_end(odp, mm, end, ra, flags),
 			start + (max_pages << PAGE_SHIFT));
 	vma = collect ? vma_lookup(mm, start) : NULL;
 	if (!vma || !vma_is_anonymous(vma)) {

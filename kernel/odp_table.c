@@ -63,7 +63,7 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_destroy);
  * Allocates the chunks that cover [@start, @end), so that
  * rxe_odp_table_store() under the spinlock never allocates, charged to
  * the active memcg. A new chunk is empty until the store: if the fault
- * fails, rxe_odp_table_shrink() frees it. May sleep.
+ * fails, rxe_odp_table_detach_empty() takes it out. May sleep.
  */
 int rxe_odp_table_reserve(struct rxe_odp_table *t, unsigned long start,
 			  unsigned long end)

@@ -44,7 +44,7 @@
 struct rxe_odp_chunk {
 	/* present entries, under the table's lock */
 	unsigned int		present;
-	/* on rxe_odp_table_shrink()'s list, once out of the table */
+	/* on rxe_odp_table_detach_empty()'s list, once out of the table */
 	struct list_head	free;
 	unsigned long		pfns[RXE_ODP_CHUNK_PAGES];
 };

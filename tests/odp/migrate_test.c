@@ -64,17 +64,10 @@ static long long used(void)
 	return counter("devmem_used_pages");
 }
 
-/* Waits (a little) for a level counter to reach @want; its last value. */
+/* Waits (a little) for the device memory to hold @want pages. */
 static long long used_settles(long long want)
 {
-	long long v = used();
-	int i;
-
-	for (i = 0; i < 100 && v != want; i++) {
-		usleep(20 * 1000);
-		v = used();
-	}
-	return v;
+	return settle(used, want);
 }
 
 /*

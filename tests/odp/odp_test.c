@@ -703,22 +703,6 @@ static long long mr_table_bytes(void)
 	return n == 1 ? bytes : -1;
 }
 
-/*
- * Waits (a little: the table shrinks in deferred work) for the MR's
- * table to hold @want bytes; its last value.
- */
-static long long mr_table_bytes_settle(long long want)
-{
-	long long v = mr_table_bytes();
-	int i;
-
-	for (i = 0; i < 100 && v != want; i++) {
-		usleep(20 * 1000);
-		v = mr_table_bytes();
-	}
-	return v;
-}
-
 /* An implicit MR of its own, whose page table the tests watch. */
 FIXTURE(table)
 {
@@ -771,7 +755,7 @@ TEST_F_TIMEOUT(table, implicit_follows_mappings, 300)
 						IBV_ADVISE_MR_FLAG_FLUSH,
 						&sge, 1));
 	}
-	EXPECT_EQ(base, mr_table_bytes_settle(base));
+	EXPECT_EQ(base, settle(mr_table_bytes, base));
 
 	mem = mmap(hole, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -786,7 +770,7 @@ TEST_F_TIMEOUT(table, implicit_follows_mappings, 300)
 	EXPECT_LE(base + 16 * (long long)(512 * sizeof(uint64_t)), grown);
 	ASSERT_EQ(0, memcmp(mem + 15 * span, self->r.buf, 64));
 	ASSERT_EQ(0, munmap(mem, len));
-	EXPECT_EQ(base, mr_table_bytes_settle(base));
+	EXPECT_EQ(base, settle(mr_table_bytes, base));
 }
 
 #define CG_ROOT	"/sys/fs/cgroup"

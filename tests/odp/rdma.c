@@ -116,3 +116,15 @@ long long counter(const char *name)
 {
 	return dev_counter(getenv("RXE_HMM_DEV"), name);
 }
+
+long long settle(long long (*read)(void), long long want)
+{
+	long long v = read();
+	int i;
+
+	for (i = 0; i < 100 && v != want; i++) {
+		usleep(20 * 1000);
+		v = read();
+	}
+	return v;
+}

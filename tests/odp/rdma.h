@@ -43,5 +43,10 @@ void *map_anon(size_t len, int prot);
 long long dev_counter(const char *dev, const char *name);
 /* ... of $RXE_HMM_DEV */
 long long counter(const char *name);
+/*
+ * Waits (a little: about 2 s) for a level that deferred work moves, read
+ * by @read, to reach @want; its last value.
+ */
+long long settle(long long (*read)(void), long long want);
 
 #endif
