@@ -1,13 +1,14 @@
 #!/bin/bash
 # Builds a guest kernel from the pinned source, allnoconfig plus the named
-# fragments of kernel/config/, with kernel/patches/mm/*.patch applied.
+# fragments of kernel/config/, with kernel/patches/mm/*.patch applied and
+# the patches of kernel/patches/upstream/ that fix the core (umem_odp.c).
 # The build lives in the cache under a hash of (version, fragments, patches,
 # RECIPE); a finished build is reused, an unfinished one resumed. Prints the
 # build's directory.
 #
 # usage: build-kernel.sh [--unpatched-prepared] FRAGMENT...
 #   (e.g. guest debug kasan)
-#   --unpatched-prepared: without kernel/patches/mm/ and only configured and
+#   --unpatched-prepared: without any of our patches and only configured and
 #   prepared for external modules (make modules_prepare), for compiling
 #   rxe_hmm.ko against a stock 7.3.4 tree.
 set -euo pipefail
@@ -17,7 +18,7 @@ set -euo pipefail
 exec 3>&1 1>&2
 
 # Bump when a change to this script changes what it builds.
-RECIPE=1
+RECIPE=2
 
 mode=full
 if [ "${1:-}" = --unpatched-prepared ]; then
@@ -33,7 +34,18 @@ for f in "$@"; do
 	[ -f "${fragments[-1]}" ] || die "no fragment kernel/config/$f.config"
 done
 patches=()
-[ $mode != full ] || mm_series patches
+if [ $mode = full ]; then
+	mm_series patches
+	# The fixes of kernel/patches/upstream/ to what rxe needs of the
+	# core, except in a kernel of the stock-core fragment (make
+	# check-full shows the bugs they fix there).
+	core_fixes=()
+	case " $* " in
+	*" stock-core "*) ;;
+	*) upstream_series core_fixes core ;;
+	esac
+	patches+=("${core_fixes[@]+"${core_fixes[@]}"}")
+fi
 
 key=$(content_hash "$KERNEL_PKG_VERSION" "${fragments[@]}" \
 	"${patches[@]+"${patches[@]}"}" "recipe $RECIPE" "mode $mode")
@@ -60,6 +72,8 @@ if [ ${#patches[@]} -gt 0 ]; then
 	done
 fi
 ln -sfn "$src" "$dir/source"
+# which of kernel/patches/upstream/ the kernel carries, for the guest tests
+printf '%s\n' "${core_fixes[@]+"${core_fixes[@]##*/}"}" >"$dir/core-fixes"
 
 obj=$dir/obj
 mkdir -p "$obj"

@@ -138,6 +138,28 @@ mm_series() {
 	done
 }
 
+# upstream_series NAME core|rxe: sets the array NAME to the patches of
+# kernel/patches/upstream/ (fixes for upstream rxe, as sent to
+# linux-rdma), in order, that touch the core (built into the kernel:
+# build-kernel.sh applies them) or drivers/infiniband/sw/rxe/ (Kbuild
+# applies them to its copies of rxe).
+upstream_series() {
+	local -n _up=$1
+	local p kind
+	_up=()
+	for p in "$RXE_HMM_TOP"/kernel/patches/upstream/*.patch; do
+		[ -f "$p" ] || continue
+		[ "${p##*/}" != 0000-cover-letter.patch ] || continue
+		kind=rxe
+		if grep '^diff --git ' "$p" | grep -qv ' a/drivers/infiniband/sw/rxe/'; then
+			kind=core
+		fi
+		if [ "$kind" = "$2" ]; then
+			_up+=("$p")
+		fi
+	done
+}
+
 # The kernels: fragments of kernel/config/, merged in this order.
 TEST_KERNEL=${RXE_HMM_TEST_KERNEL:-guest debug kasan}
 BENCH_KERNEL=${RXE_HMM_BENCH_KERNEL:-guest}

@@ -187,12 +187,24 @@ record() {
 	mv "$f.tmp" "$f"
 }
 
-# mm_series is common.sh's; rxe_series NAME: sets the array NAME to the
-# patches of kernel/patches/rxe/, in Kbuild's order.
+# mm_series is common.sh's; kernel_series NAME: the patches that
+# build-kernel.sh applies, the mm series and the core's upstream fixes.
+kernel_series() {
+	local -n _k=$1
+	local core=()
+	mm_series _k
+	upstream_series core core
+	_k+=("${core[@]+"${core[@]}"}")
+}
+
+# rxe_series NAME: sets the array NAME to prepare-rxe's arguments for
+# rxe_hmm, in Kbuild's order: upstream's rxe fixes, --drop-odp, then the
+# patches of kernel/patches/rxe/.
 rxe_series() {
 	local -n _rxe=$1
 	local p
-	_rxe=()
+	upstream_series _rxe rxe
+	_rxe+=(--drop-odp)
 	for p in "$RXE_HMM_TOP"/kernel/patches/rxe/*.patch; do
 		if [ -f "$p" ]; then
 			_rxe+=("$p")
@@ -201,15 +213,16 @@ rxe_series() {
 }
 
 # check_kernel_patches TREE: whether our kernel patches apply to the
-# kernel tree TREE as the builds apply them: the mm series in order with
-# patch -p1 on the tree (build-kernel.sh), then the rxe patches on its
+# kernel tree TREE as the builds apply them: the mm series and the core's
+# upstream fixes in order with patch -p1 on the tree (build-kernel.sh),
+# then the rxe patches on its
 # drivers/infiniband/sw/rxe by kernel/scripts/prepare-rxe itself (Kbuild).
 # The series builds on itself (three of its patches edit mm/hmm.c), so it
 # is applied for real, to copies of the files it edits: TREE is left as it
 # is. Sets bad_patch to the first one that does not apply.
 check_kernel_patches() {
 	local tree=$1 scratch p f mm=() rxe=() rxe_dir=drivers/infiniband/sw/rxe
-	mm_series mm
+	kernel_series mm
 	rxe_series rxe
 	bad_patch=
 	scratch=$(mktemp -d)

@@ -134,3 +134,42 @@ def against_baseline(cases, base, what):
     return cases + [{"name": name, "status": "fail", "seconds": 0,
                      "message": f"in {what}, did not run here"}
                     for name in sorted(base) if name not in ran]
+
+
+# The scenarios of tests/odp/odp_test that show the bugs that
+# kernel/patches/upstream/ fixes in upstream rxe, by the patch that fixes
+# each: rxe_odp_cases() runs them against one rdma_rxe build.
+UPSTREAM_RXE_CASES = [
+    # 0001: the ODP copy ignores the offset in the page
+    "odp.explicit.unaligned_write_read",
+    # 0002: the ODP paths take the iova for a user address; on stock
+    # rdma_rxe its verdict is a KASAN report (upstream-rxe-kasan)
+    "odp.explicit_iova.unaligned_write_read",
+    "odp.explicit_iova.atomics",
+    # 0003: an iova range that wraps past 2^64 is accepted
+    "bad.reg_iova_wraps",
+    # 0004: a failed send wqe completes as a flush
+    "bad.local_sge_unmapped",
+    # 0006 (the core's umem_odp.c, in the test kernel): RDMA writes after
+    # MADV_FREE lost to reclaim
+    "odp.explicit.write_after_madv_free_survives_pageout",
+]
+
+
+def rxe_odp_cases(module, prefix, cases):
+    """Loads MODULE (rdma_rxe or rdma_rxe_fixed, which both serve link
+    type rxe), runs the odp_test CASES on a loopback rxe link of it, each
+    recorded as PREFIX/MODULE/CASE, and unloads MODULE again, so that the
+    other build can load: they may not be loaded together. Returns the
+    exit status of odp_test."""
+    subprocess.run(["modprobe", module], check=True)
+    try:
+        gid = lib_sh("setup_dummy rxe rxe_lo dummy_lo 198.18.1.1")[0]
+        env = dict(os.environ, RXE_HMM_DEV="rxe_lo", RXE_HMM_GID=gid)
+        cmd = [os.path.join(os.environ["RXE_HMM_TESTS"], "odp_test")]
+        for c in cases:
+            cmd += ["-r", c]
+        return run_tap(cmd, f"{prefix}/{module}", env=env)
+    finally:
+        teardown_net()
+        subprocess.run(["modprobe", "-r", module], check=True)

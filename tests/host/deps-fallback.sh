@@ -219,6 +219,9 @@ mm_series() {
 	local -n _s=$1
 	_s=("$FAKE_PATCHES"/mm/*.patch)
 }
+kernel_series() {
+	mm_series "$1"
+}
 rxe_series() {
 	local -n _r=$1
 	_r=("$FAKE_PATCHES"/rxe/*.patch)
