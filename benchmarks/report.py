@@ -115,7 +115,7 @@ def fault_report(samples, plot, rec=None):
                "migration, from its `odp_fault_ns` and `odp_migrate_ns` counters; "
                "in how many iterations the operation moved the right bytes, every byte "
                "checked against a pattern that names each word's page and iteration "
-               "(a wrong byte fails the run, except on upstream rdma_rxe, whose wrong "
+               "(a wrong byte fails the run, except on stock rdma_rxe, whose wrong "
                "bytes are counted here). Two-step against unified is paired: the ratio of their "
                "medians in the same repeat.\n")
     rows = []
@@ -417,7 +417,13 @@ def report(run, where, plots=True):
            f"QEMU accel {m['accel']} ({m['qemu']}); rdma-core {m['rdma_core']}, "
            f"perftest {m['perftest']}; mm series "
            f"{'present' if m['mm_series'] else 'absent'}; commit {m['commit']}; "
-           f"{run['started']}.\n"]
+           f"{run['started']}.\n",
+           "The rdma_rxe rows are " + (
+               "the kernel's stock rdma_rxe, whose ODP moves wrong bytes "
+               "(kernel/patches/upstream/ fixes it)."
+               if run.get("rdma_rxe_module", "rdma_rxe") == "rdma_rxe" else
+               f"{run['rdma_rxe_module']}.ko: upstream's rdma_rxe with the fixes of "
+               "kernel/patches/upstream/.") + "\n"]
     if m["accel"] and m["accel"].startswith("tcg"):
         out.append("The guest runs under QEMU TCG: every instruction is emulated, so "
                    "absolute times are many times what hardware or KVM would show, and "

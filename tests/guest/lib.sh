@@ -37,10 +37,21 @@ load_module() {
 }
 
 # load_link_module TYPE: the module behind an rdma link type (rxe: the
-# kernel's rdma_rxe; rxe_hmm: ours).
+# kernel's rdma_rxe, or the build that $RXE_HMM_RXE_MODULE names, such as
+# rdma_rxe_fixed; rxe_hmm: ours). Both builds of rxe register link type
+# rxe, so the other one is unloaded first.
 load_link_module() {
+	local m other
 	case $1 in
-	rxe) load_module rdma_rxe ;;
+	rxe)
+		m=${RXE_HMM_RXE_MODULE:-rdma_rxe}
+		for other in rdma_rxe rdma_rxe_fixed; do
+			if [ "$other" != "$m" ] && [ -d "/sys/module/$other" ]; then
+				modprobe -r "$other" || fail "modprobe -r $other, for $m"
+			fi
+		done
+		load_module "$m"
+		;;
 	*) load_module "$1" ;;
 	esac
 }
