@@ -1158,8 +1158,13 @@ static struct rxe_mr *rxe_odp_prefetch_mr(struct rxe_pd *pd,
 		*err = -EINVAL;
 		return NULL;
 	}
-	if (!is_odp_mr(mr) || mr_check_range(mr, sge->addr, sge->length)) {
+	if (!is_odp_mr(mr)) {
 		*err = -EINVAL;
+		goto err_put;
+	}
+	/* ibv_advise_mr(3): EFAULT for a range outside the MR */
+	if (mr_check_range(mr, sge->addr, sge->length)) {
+		*err = -EFAULT;
 		goto err_put;
 	}
 	if (advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE &&

@@ -151,7 +151,7 @@ upstream_series() {
 		[ -f "$p" ] || continue
 		[ "${p##*/}" != 0000-cover-letter.patch ] || continue
 		kind=rxe
-		if grep '^diff --git ' "$p" | grep -qv ' a/drivers/infiniband/sw/rxe/'; then
+		if grep '^--- a/' "$p" | grep -qv '^--- a/drivers/infiniband/sw/rxe/'; then
 			kind=core
 		fi
 		if [ "$kind" = "$2" ]; then

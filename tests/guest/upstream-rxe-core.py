@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The core's bug that kernel/patches/upstream/0006 fixes: umem_odp.c never
+"""The core's bug that kernel/patches/upstream/0007 fixes: umem_odp.c never
 marks the pages of a virtual-DMA device dirty, so reclaim drops what
 rdma_rxe wrote after MADV_FREE. rdma_rxe_fixed (the driver's own bugs
 fixed) shows it on a kernel of the stock-core fragment, built without

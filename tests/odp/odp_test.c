@@ -1048,6 +1048,22 @@ TEST_F(bad, reg_iova_wraps)
 					 iova, IBV_ACCESS_LOCAL_WRITE));
 }
 
+/* One that ends at 2^64 does not wrap: registered, and it works. */
+TEST_F(bad, reg_iova_ends_at_top)
+{
+	const uint64_t iova = UINT64_MAX - PAGE + 1;
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr_iova(self->r.v.pd, self->mem, PAGE, iova, ODP_RW);
+	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr_iova: %s", strerror(errno));
+	memset(self->mem, 0, PAGE);
+	fill(self->r.buf, 64, 7);
+	EXPECT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 64,
+					     iova + PAGE - 64, mr->rkey));
+	EXPECT_EQ(0, memcmp(self->mem + PAGE - 64, self->r.buf, 64));
+	ibv_dereg_mr(mr);
+}
+
 TEST_F(bad, reg_outside_process)
 {
 	EXPECT_REG_FAILS(EFAULT, ibv_reg_mr(self->r.v.pd,
@@ -1244,13 +1260,14 @@ TEST_F(bad, advise_bad_lkey)
 				 PREFETCH_SYNC(.lkey_xor = 0x5500)));
 }
 
+/* ibv_advise_mr(3): EFAULT for a range outside the MR */
 TEST_F(bad, advise_past_end)
 {
-	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+	EXPECT_EQ(EFAULT, advise(&self->r, self->mem,
 				 PREFETCH_SYNC(.off = MR_LEN - PAGE,
 					       .len = 2 * PAGE)));
 	/* the asynchronous form checks too, before it returns */
-	EXPECT_EQ(EINVAL, advise(&self->r, self->mem,
+	EXPECT_EQ(EFAULT, advise(&self->r, self->mem,
 				 PREFETCH_SYNC(.off = MR_LEN - PAGE,
 					       .len = 2 * PAGE, .flags = 0)));
 }
