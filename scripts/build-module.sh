@@ -8,7 +8,8 @@
 # into a module tree that modprobe and depmod understand:
 #   <out>/obj    the kbuild output;
 #   <out>/mods   lib/modules/<release>/, the kernel's modules plus
-#                extra/: rxe_hmm.ko and rxe_hmm_kunit.ko.
+#                extra/: rxe_hmm.ko, rxe_hmm_kunit.ko and rdma_rxe_fixed.ko
+#                (upstream's rdma_rxe with kernel/patches/upstream/).
 # The result lives in the cache under a hash of the kernel and our
 # sources; only the result directory is printed on stdout.
 set -euo pipefail

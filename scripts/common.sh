@@ -139,25 +139,16 @@ mm_series() {
 }
 
 # upstream_series NAME core|rxe: sets the array NAME to the patches of
-# kernel/patches/upstream/ (fixes for upstream rxe, as sent to
-# linux-rdma), in order, that touch the core (built into the kernel:
-# build-kernel.sh applies them) or drivers/infiniband/sw/rxe/ (Kbuild
-# applies them to its copies of rxe).
+# kernel/patches/upstream/ that touch the core or rxe, in order, as
+# kernel/scripts/upstream-series sorts them; dies if it cannot.
 upstream_series() {
 	local -n _up=$1
-	local p kind
-	_up=()
-	for p in "$RXE_HMM_TOP"/kernel/patches/upstream/*.patch; do
-		[ -f "$p" ] || continue
-		[ "${p##*/}" != 0000-cover-letter.patch ] || continue
-		kind=rxe
-		if grep '^--- a/' "$p" | grep -qv '^--- a/drivers/infiniband/sw/rxe/'; then
-			kind=core
-		fi
-		if [ "$kind" = "$2" ]; then
-			_up+=("$p")
-		fi
-	done
+	local out
+	out=$("$RXE_HMM_TOP/kernel/scripts/upstream-series" \
+		"$RXE_HMM_TOP/kernel/patches/upstream" "$2") ||
+		die "kernel/scripts/upstream-series failed"
+	mapfile -t _up <<<"$out"
+	[ -n "$out" ] || _up=()
 }
 
 # The kernels: fragments of kernel/config/, merged in this order.

@@ -57,10 +57,15 @@ for f in $(git ls-files -co --exclude-standard 'kernel/*.c' 'kernel/*.h'); do
 	checkpatch "$f" -f "$RXE_HMM_TOP/$f"
 done
 # The pinned tree is a tarball, without git history: checkpatch cannot
-# look up the commits that Fixes: tags name (the cover letter of
-# kernel/patches/upstream/ says how they were checked).
+# look up the commits that the Fixes: tags of kernel/patches/upstream/
+# name (README, "Upstream rxe's bugs", says how they were checked).
 for p in $(git ls-files -co --exclude-standard 'kernel/patches/*.patch'); do
-	checkpatch "$p" --ignore UNKNOWN_COMMIT_ID "$RXE_HMM_TOP/$p"
+	case $p in
+	kernel/patches/upstream/*)
+		checkpatch "$p" --ignore UNKNOWN_COMMIT_ID "$RXE_HMM_TOP/$p" ;;
+	*)
+		checkpatch "$p" "$RXE_HMM_TOP/$p" ;;
+	esac
 done
 
 # shellcheck disable=SC2086
@@ -91,6 +96,30 @@ else
 	fi
 fi
 
+# series_step CASE KO MAKE_ARG...: builds our tree with W=1 and
+# MAKE_ARGs; CASE passes when it builds KO without a diagnostic.
+series_step() {
+	local case=$1 ko=$2 log make_status diag
+	shift 2
+	rm -rf "${out_dir:?}"/*
+	if [ -z "$kdir" ]; then
+		record "$case" fail "no test kernel build"
+		return
+	fi
+	log=$out_dir/series.log
+	make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 -j"$JOBS" \
+		CC="ccache gcc" "$@" >"$log" 2>&1
+	make_status=$?
+	diag=$(grep -vE '^(make(\[[0-9]+\])?: (Entering|Leaving) directory|  (CC|LD|MODPOST|UPD|AR) )' "$log")
+	if [ $make_status -eq 0 ] && [ -z "$diag" ] && [ -f "$out_dir/$ko" ]; then
+		record "$case" pass ""
+	else
+		echo "$diag" | tail -n 20
+		record "$case" fail \
+			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
+	fi
+}
+
 # The upstream series' rxe fixes, one patch more each time, as
 # rdma_rxe_fixed.ko alone (obj-m on the command line): each step of what
 # goes to linux-rdma builds warning free with W=1. (The core's fix is
@@ -99,52 +128,19 @@ upstream_series fixes_all rxe
 fixes=()
 for p in "${fixes_all[@]+"${fixes_all[@]}"}"; do
 	fixes+=("$p")
-	name=$(basename "$p" .patch)
-	rm -rf "${out_dir:?}"/*
-	if [ -z "$kdir" ]; then
-		record "lint/upstream-series/$name" fail "no test kernel build"
-		continue
-	fi
-	log=$out_dir/series.log
-	make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 -j"$JOBS" \
-		CC="ccache gcc" obj-m=rdma_rxe_fixed.o rxe_fixes="${fixes[*]}" \
-		>"$log" 2>&1
-	make_status=$?
-	diag=$(grep -vE '^(make(\[[0-9]+\])?: (Entering|Leaving) directory|  (CC|LD|MODPOST|UPD|AR) )' "$log")
-	if [ $make_status -eq 0 ] && [ -z "$diag" ] && [ -f "$out_dir/rdma_rxe_fixed.ko" ]; then
-		record "lint/upstream-series/$name" pass ""
-	else
-		echo "$diag" | tail -n 20
-		record "lint/upstream-series/$name" fail \
-			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
-	fi
+	series_step "lint/upstream-series/$(basename "$p" .patch)" rdma_rxe_fixed.ko \
+		obj-m=rdma_rxe_fixed.o rxe_fixes="${fixes[*]}"
 done
 
 # The rxe series, one patch more each time, on top of the upstream
-# series' rxe fixes: Kbuild takes its patch list
-# from the command line (rxe_patches), and each step must build warning
-# free with W=1, our engine included.
+# series' rxe fixes: Kbuild takes its patch list from the command line
+# (rxe_patches), and each step must build warning free with W=1, our
+# engine included.
 rxe_patches=()
 for p in $(git ls-files -co --exclude-standard 'kernel/patches/rxe/*.patch' | sort); do
 	rxe_patches+=("$RXE_HMM_TOP/$p")
-	name=$(basename "$p" .patch)
-	rm -rf "${out_dir:?}"/*
-	if [ -z "$kdir" ]; then
-		record "lint/rxe-series/$name" fail "no test kernel build"
-		continue
-	fi
-	log=$out_dir/series.log
-	make -C "$kdir/obj" M="$RXE_HMM_TOP" MO="$out_dir" W=1 -j"$JOBS" \
-		CC="ccache gcc" rxe_patches="${rxe_patches[*]}" >"$log" 2>&1
-	make_status=$?
-	diag=$(grep -vE '^(make(\[[0-9]+\])?: (Entering|Leaving) directory|  (CC|LD|MODPOST|UPD|AR) )' "$log")
-	if [ $make_status -eq 0 ] && [ -z "$diag" ] && [ -f "$out_dir/rxe_hmm.ko" ]; then
-		record "lint/rxe-series/$name" pass ""
-	else
-		echo "$diag" | tail -n 20
-		record "lint/rxe-series/$name" fail \
-			"make exited $make_status; $(grep -c . <<<"$diag") lines of diagnostics"
-	fi
+	series_step "lint/rxe-series/$(basename "$p" .patch)" rxe_hmm.ko \
+		rxe_patches="${rxe_patches[*]}"
 done
 
 # Compile-only against a tree without our mm series. While
