@@ -41,14 +41,18 @@ load_module() {
 # rdma_rxe_fixed; rxe_hmm: ours). Both builds of rxe register link type
 # rxe, so the other one is unloaded first.
 load_link_module() {
-	local m other
+	local m other try
 	case $1 in
 	rxe)
 		m=${RXE_HMM_RXE_MODULE:-rdma_rxe}
 		for other in rdma_rxe rdma_rxe_fixed; do
-			if [ "$other" != "$m" ] && [ -d "/sys/module/$other" ]; then
-				modprobe -r "$other" || fail "modprobe -r $other, for $m"
-			fi
+			[ "$other" != "$m" ] && [ -d "/sys/module/$other" ] || continue
+			# a deleted link lets go of its module a moment later
+			for try in $(seq 50); do
+				modprobe -r "$other" 2>/dev/null && break
+				sleep 0.1
+			done
+			[ ! -d "/sys/module/$other" ] || fail "modprobe -r $other, for $m"
 		done
 		load_module "$m"
 		;;
