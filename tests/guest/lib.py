@@ -194,8 +194,8 @@ def kasan_verdict(test):
     status = rxe_odp_cases("rdma_rxe", test, UPSTREAM_RXE_KASAN_CASES[test])
     log = subprocess.run(["dmesg", "--kernel", "--notime"], check=True,
                          stdout=subprocess.PIPE, text=True).stdout.splitlines()
-    with open(os.path.join(HERE, "..", "vm", "splat-patterns")) as f:
-        splat = re.compile(f.read().strip())
+    from runner import splat_regex  # the runner's own patterns
+    splat = splat_regex()
     expected = re.compile(r"BUG: KASAN: \S+ in (%s)\+" % "|".join(KASAN_IN[test]))
     splats = [line for line in log if splat.search(line)]
     reports = [line for line in splats if expected.search(line)]
