@@ -79,7 +79,8 @@ int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,
 		     u32 flags, struct ib_sge *sg_list, u32 num_sge,
 		     struct uverbs_attr_bundle *attrs);
 
-/* kernel/uapi.c: the driver's ioctl methods and attributes */
+/* kernel/uapi.c: the capabilities of a context, the ioctl methods */
+int rxe_hmm_alloc_ucontext(struct ib_udata *udata);
 extern const struct uapi_definition rxe_hmm_uapi_defs[];
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * rxe_hmm's ioctl methods, in the driver namespace of uverbs: what the
- * direct verbs of the provider (infiniband/rxe_hmmdv.h) ask beyond the
- * standard verbs. Their structures are in rdma/rxe_hmm-abi.h.
+ * rxe_hmm's user ABI beyond rxe's: the capabilities a context is told
+ * of, and the ioctl methods, in the driver namespace of uverbs, that the
+ * direct verbs of librxe (infiniband/rxedv.h) call. Their structures are
+ * in rdma/rxe_hmm-abi.h.
  */
 
 #define UVERBS_MODULE_NAME rxe_hmm
@@ -12,6 +13,28 @@
 #include <rdma/uverbs_named_ioctl.h>
 
 #include "rxe.h"
+
+/*
+ * From rxe_alloc_ucontext(): tells the provider what this device offers
+ * beyond rxe's ABI, in as much of the response's driver data as it has
+ * room for; a provider that has none (librxe without rxedv) gets nothing.
+ */
+int rxe_hmm_alloc_ucontext(struct ib_udata *udata)
+{
+	struct rxe_hmm_alloc_context_resp resp = {
+		.comp_mask = RXE_HMM_ALLOC_CONTEXT_RESP_CAPS,
+		.caps = RXE_HMM_CAP_REG_MR_MIGRATE_POLICY |
+			RXE_HMM_CAP_ADVISE_MR_MIGRATE |
+			RXE_HMM_CAP_QUERY_COUNTERS,
+	};
+
+	/* no request is defined: what a newer provider asks, we cannot give */
+	if (udata->inlen && !ib_is_udata_cleared(udata, 0, udata->inlen))
+		return -EINVAL;
+	if (!udata->outlen)
+		return 0;
+	return ib_copy_to_udata(udata, &resp, min(sizeof(resp), udata->outlen));
+}
 
 static void rxe_hmm_read_counters(const atomic64_t *from, __u64 *to,
 				  unsigned int n)

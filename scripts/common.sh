@@ -155,6 +155,16 @@ upstream_series() {
 TEST_KERNEL=${RXE_HMM_TEST_KERNEL:-guest debug kasan}
 BENCH_KERNEL=${RXE_HMM_BENCH_KERNEL:-guest}
 
+# rdma_core_series NAME: the patches of our series on librxe, in order.
+rdma_core_series() {
+	local -n _c=$1
+	local p
+	_c=()
+	for p in "$RXE_HMM_TOP"/rdma-core-provider/[0-9]*.patch; do
+		[ "${p##*/}" = 0000-cover-letter.patch ] || _c+=("$p")
+	done
+}
+
 # Builds rdma-core, perftest, sparse and our C tests when missing and
 # exports where they are as RXE_HMM_RDMA_CORE, RXE_HMM_PERFTEST,
 # RXE_HMM_SPARSE and RXE_HMM_TESTS (passed on to the guest).
@@ -164,6 +174,7 @@ export_userspace() {
 	while read -r what dir; do
 		case $what in
 		rdma-core) export RXE_HMM_RDMA_CORE=$dir ;;
+		rdma-core-stock) export RXE_HMM_RDMA_CORE_STOCK=$dir ;;
 		perftest) export RXE_HMM_PERFTEST=$dir ;;
 		sparse) export RXE_HMM_SPARSE=$dir ;;
 		esac

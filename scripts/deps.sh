@@ -8,7 +8,7 @@
 # and consulted only for what is missing. When the archive no longer has a
 # pin, the newest version of the pin's series that it has is used instead,
 # with a warning, once our patches are seen to apply to it (the kernel's;
-# rdma-core-provider/integrate for rdma-core). When it has none, or a patch
+# the series of rdma-core-provider/ for rdma-core). When it has none, or a patch
 # does not apply, this fails at once, naming the file to put in $DL_DIR.
 # What was used goes to $DL_DIR/versions, one line per input,
 # "NAME VERSION FILE SHA256 pinned|fallback" (common.sh reads it back), and
@@ -28,6 +28,10 @@ PACKAGES=(
 	# rdma-core with pyverbs
 	cmake ninja-build pkg-config libnl-3-dev libnl-route-3-dev libudev-dev
 	python3-dev cython3
+	# rdma-core's man pages
+	pandoc python3-docutils
+	# the distribution's own userspace, driving rxe_hmm unbuilt
+	ibverbs-utils ibverbs-providers perftest
 	# perftest
 	autoconf automake libtool libpci-dev
 	# the provider's style check (rdma-core's .clang-format)
@@ -180,7 +184,7 @@ warn_fallback() {
 record() {
 	local f=$DL_DIR/versions
 	{
-		echo "# NAME VERSION FILE SHA256 pinned|fallback, by scripts/deps.sh"
+		echo "# NAME VERSION FILE SHA256 pinned|fallback|system, by scripts/deps.sh"
 		[ ! -f "$f" ] || awk -v name="$1" '!/^#/ && $1 != name' "$f"
 		echo "$1 $use_version $use_file $use_sum $use_status"
 	} >"$f.tmp"
@@ -209,6 +213,16 @@ rxe_series() {
 		if [ -f "$p" ]; then
 			_rxe+=("$p")
 		fi
+	done
+}
+
+# check_rdma_core_series TREE: whether the series applies to the unpacked
+# rdma-core TREE, patch by patch (it changes TREE).
+check_rdma_core_series() {
+	local series p
+	rdma_core_series series
+	for p in "${series[@]}"; do
+		patch -d "$1" -p1 -s --forward --batch <"$p" >/dev/null || return 1
 	done
 }
 
@@ -355,23 +369,32 @@ fetch_source() {
 	if [ "$use_status" = fallback ]; then
 		warn_fallback "$name"
 		if [ "$name" = rdma-core ]; then
-			# Our provider goes in as build-userspace.sh puts it.
+			# Our series on librxe, which build-userspace.sh applies.
 			scratch=$(mktemp -d)
 			mkdir "$scratch/src"
 			if ! { tar -xzf "$DL_DIR/$use_file" -C "$scratch/src" \
 				--strip-components=1 &&
-				"$RXE_HMM_TOP/rdma-core-provider/integrate" "$scratch/src"; }; then
+				check_rdma_core_series "$scratch/src"; }; then
 				rm -rf "$scratch"
-				die "rdma-core-provider/integrate does not take rdma-core" \
+				die "rdma-core-provider/ does not apply to rdma-core" \
 					"$use_version, the fallback for the pinned $pin_version:" \
-					"put $pin_file with sha256 $pin_sum in $DL_DIR, or adapt" \
-					"integrate and move the pin in scripts/common.sh"
+					"put $pin_file with sha256 $pin_sum in $DL_DIR, or rebase" \
+					"the series and move the pin in scripts/common.sh"
 			fi
 			rm -rf "$scratch"
 		fi
 	fi
 	echo "$name $use_version $use_file" >"$DL_DIR/$name.pin"
 	record "$name"
+}
+
+# record_package NAME PACKAGE: the installed version of a bookworm package
+# as NAME's line of $DL_DIR/versions (tests/expected-failures keys on it).
+record_package() {
+	local use_version use_file=- use_sum=- use_status=system
+	use_version=$(dpkg-query -W -f='${Version}' "$2") ||
+		die "$2 is not installed"
+	record "$1"
 }
 
 # Everything but the packages.
@@ -387,6 +410,9 @@ main() {
 	mkdir -p "$CCACHE_DIR"
 	install_packages
 	fetch_inputs
+	# what tests/guest/distro-userspace.py drives rxe_hmm with
+	record_package distro-rdma-core ibverbs-providers
+	record_package distro-perftest perftest
 }
 
 [ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"

@@ -5,7 +5,8 @@
 # usage: scripts/lint.sh [--cases FILE]
 #   - scripts/checkpatch.pl --strict on every source file under kernel/
 #     and on every patch under kernel/patches/ (as a patch);
-#   - clang-format with rdma-core's .clang-format on the provider's C;
+#   - the series on librxe: applies, clang-format clean per patch (rdma-core's
+#     .clang-format), buildlib/check-build passes, same uAPI header as ours;
 #   - the module built with W=1 and sparse (C=1): any diagnostic fails;
 #   - the module compiled against a stock 7.3.4 tree (no mm series);
 #   - rdma_rxe_fixed.ko built with W=1 after each rxe patch of
@@ -167,18 +168,49 @@ else
 	record lint/build-unpatched-7.3.4 fail "rxe_hmm.ko did not build against ${ukdir:-a stock tree}"
 fi
 
-# The provider, in rdma-core's style: clang-format changes nothing.
-rc_style=$(dirname "${rdma_core:-/nonexistent/build}")/.clang-format
-for f in $(git ls-files -co --exclude-standard 'rdma-core-provider/*.[ch]'); do
-	if [ ! -f "$rc_style" ]; then
-		record "lint/clang-format/$f" fail "no rdma-core .clang-format (rdma-core build failed?)"
-	elif out=$(clang-format --style=file:"$rc_style" "$f" | diff -u "$f" -); then
-		record "lint/clang-format/$f" pass ""
+# The series on librxe (rdma-core-provider/), which build-userspace.sh
+# applied with git am onto a tag of the release: each patch in
+# rdma-core's style (clang-format changes none of the lines it touches),
+# rdma-core's own build checks on the patched tree, and its copy of our
+# uAPI header the same as ours.
+rc_src=$(dirname "${rdma_core:-/nonexistent/build}")
+# the release, as build-userspace.sh tagged it
+rc_base=$(git -C "$rc_src" tag --list 'v*' 2>/dev/null | head -n 1)
+rdma_core_series rc_patches
+if [ -z "$rc_base" ] ||
+	! rc_commits=$(git -C "$rc_src" rev-list --reverse "$rc_base..HEAD" 2>/dev/null); then
+	record lint/rdma-core-series/apply fail "no patched rdma-core tree (build-userspace.sh failed?)"
+elif [ "$(grep -c . <<<"$rc_commits")" != "${#rc_patches[@]}" ]; then
+	record lint/rdma-core-series/apply fail \
+		"$(grep -c . <<<"$rc_commits") commits on $rc_base, ${#rc_patches[@]} patches"
+else
+	record lint/rdma-core-series/apply pass ""
+	i=0
+	for c in $rc_commits; do
+		name=$(basename "${rc_patches[$i]}" .patch)
+		i=$((i + 1))
+		if out=$(cd "$rc_src" && git clang-format --quiet --diff "$c^" "$c" 2>&1) &&
+			{ [ -z "$out" ] || [ "$out" = "no modified files to format" ]; }; then
+			record "lint/rdma-core-series/clang-format/$name" pass ""
+		else
+			echo "$out"
+			record "lint/rdma-core-series/clang-format/$name" fail \
+				"$(grep -c '^-[^-]' <<<"$out") lines to reformat"
+		fi
+	done
+	if out=$(cd "$rdma_core" && python3 ../buildlib/check-build --src .. --cc gcc 2>&1); then
+		record lint/rdma-core-series/check-build pass ""
 	else
-		echo "$out"
-		record "lint/clang-format/$f" fail "$(grep -c '^-[^-]' <<<"$out") lines to reformat"
+		echo "$out" | tail -n 30
+		record lint/rdma-core-series/check-build fail "buildlib/check-build failed on the patched tree"
 	fi
-done
+	if cmp -s "$rc_src/kernel-headers/rdma/rxe_hmm-abi.h" kernel/include/uapi/rdma/rxe_hmm-abi.h; then
+		record lint/rdma-core-series/uapi-header pass ""
+	else
+		record lint/rdma-core-series/uapi-header fail \
+			"the series' kernel-headers/rdma/rxe_hmm-abi.h is not kernel/include/uapi/rdma/rxe_hmm-abi.h"
+	fi
+fi
 
 # The mm series: one case per patch and config.
 series_status=0

@@ -142,13 +142,13 @@ void pair_close(struct pair *p)
 	free(p->buf);
 }
 
-int pair_engine(struct pair *p, struct rxe_hmmdv_dev_counters *c)
+int pair_engine(struct pair *p, struct rxedv_dev_counters *c)
 {
 	return EOPNOTSUPP;
 }
 
 void pair_print_engine(struct pair *p,
-		       const struct rxe_hmmdv_dev_counters *before)
+		       const struct rxedv_dev_counters *before)
 {
 	printf(",\"engine\":null");
 }

@@ -39,6 +39,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	bool pinned = false, read = false, touch = false;
-	struct rxe_hmmdv_dev_counters before = {};
+	struct rxedv_dev_counters before = {};
 	int i, iters, opt, err, access, right = 0;
 	size_t size, map_len;
 	struct pattern_bad bad;

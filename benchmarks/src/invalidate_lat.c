@@ -29,6 +29,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -124,7 +125,7 @@ static void *traffic_run(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct rxe_hmmdv_dev_counters before = {};
+	struct rxedv_dev_counters before = {};
 	struct traffic t = {};
 	struct pattern_bad bad;
 	char what[64];

@@ -84,17 +84,15 @@ void pair_close(struct pair *p)
 	verbs_close(&p->b);
 }
 
-int pair_engine(struct pair *p, struct rxe_hmmdv_dev_counters *c)
+int pair_engine(struct pair *p, struct rxedv_dev_counters *c)
 {
-	if (!rxe_hmmdv_is_supported(p->b.ctx->device))
-		return EOPNOTSUPP;
-	return rxe_hmmdv_query_dev_counters(p->b.ctx, c, sizeof(*c));
+	return rxedv_query_dev_counters(p->b.ctx, c, sizeof(*c));
 }
 
 void pair_print_engine(struct pair *p,
-		       const struct rxe_hmmdv_dev_counters *before)
+		       const struct rxedv_dev_counters *before)
 {
-	struct rxe_hmmdv_dev_counters now;
+	struct rxedv_dev_counters now;
 
 	if (pair_engine(p, &now)) {
 		printf(",\"engine\":null");

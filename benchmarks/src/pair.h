@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <infiniband/rxe_hmmdv.h>
+#include <infiniband/rxedv.h>
 
 #include "verbs.h"
 
@@ -37,15 +37,15 @@ int pair_open(struct pair *p, unsigned int nqps, size_t buf_len);
 void pair_close(struct pair *p);
 
 /*
- * The target's engine counters (rxe_hmmdv_query_dev_counters()), or
+ * The target's engine counters (rxedv_query_dev_counters()), or
  * EOPNOTSUPP when the target is not an rxe_hmm device.
  */
-int pair_engine(struct pair *p, struct rxe_hmmdv_dev_counters *c);
+int pair_engine(struct pair *p, struct rxedv_dev_counters *c);
 /*
  * Prints, as a JSON member, what the engine counted between @before and
  * now: ,"engine":{...}, or ,"engine":null on another device.
  */
 void pair_print_engine(struct pair *p,
-		       const struct rxe_hmmdv_dev_counters *before);
+		       const struct rxedv_dev_counters *before);
 
 #endif

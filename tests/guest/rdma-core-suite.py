@@ -11,7 +11,9 @@ and in sum no fewer tests may pass than in the baseline.
 
 Environment: RXE_HMM_RDMA_CORE (rdma-core build directory),
 RXE_HMM_LINK_TYPE (rxe_hmm by default), RXE_HMM_SUITE_FILTER (optional:
-only tests whose id contains it).
+only tests whose id contains it), RXE_HMM_SUITE_USERSPACE ("patched", the
+default: rdma-core with our series on librxe; "stock": without it), and
+RXE_HMM_SUITE_NAME (what the cases are named under, rdma-core by default).
 """
 
 import argparse
@@ -27,30 +29,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BASELINE = os.path.join(TOP, "tests", "baseline", "rdma-core-rdma_rxe.txt")
 
-# Per link type: tests that must pass whatever the baseline says. On
-# rxe_hmm, what librxe and rdma_rxe lack and our module and provider add:
-# implicit ODP, re-registration, parent domains, completion times.
+IMPLICIT_ODP = {f"rdma-core/tests.test_odp.OdpTestCase.{t}" for t in (
+    "test_odp_implicit_rc_traffic",
+    "test_odp_implicit_sync_prefetch_rc_traffic",
+    "test_odp_implicit_async_prefetch_rc_traffic",
+    "test_mrex_odp_implicit_rc_traffic",
+)}
+REREG = {f"rdma-core/tests.test_mr.MRTest.{t}" for t in (
+    "test_mr_rereg_access",
+    "test_mr_rereg_access_bad_flow",
+    "test_mr_rereg_addr",
+    "test_mr_rereg_atomic",
+    "test_mr_rereg_pd",
+    "test_mrex_rereg_access",
+    "test_mrex_rereg_addr",
+)}
+
+# Per link type and userspace: tests that must pass whatever the baseline
+# says. On rxe_hmm, what rdma_rxe lacks and our module adds: implicit ODP,
+# which any librxe drives; and re-registration, which librxe has only with
+# our series.
 MUST_PASS = {
-    "rxe_hmm": {f"rdma-core/tests.{t}" for t in (
-        "test_odp.OdpTestCase.test_odp_implicit_rc_traffic",
-        "test_odp.OdpTestCase.test_odp_implicit_sync_prefetch_rc_traffic",
-        "test_odp.OdpTestCase.test_odp_implicit_async_prefetch_rc_traffic",
-        "test_odp.OdpTestCase.test_mrex_odp_implicit_rc_traffic",
-        "test_mr.MRTest.test_mr_rereg_access",
-        "test_mr.MRTest.test_mr_rereg_access_bad_flow",
-        "test_mr.MRTest.test_mr_rereg_addr",
-        "test_mr.MRTest.test_mr_rereg_atomic",
-        "test_mr.MRTest.test_mr_rereg_pd",
-        "test_mr.MRTest.test_mrex_rereg_access",
-        "test_mr.MRTest.test_mrex_rereg_addr",
-        "test_parent_domain.ParentDomainTrafficTest.test_default_allocators_rc_traffic",
-        "test_parent_domain.ParentDomainTrafficTest.test_huge_page_traffic",
-        "test_parent_domain.ParentDomainTrafficTest.test_mem_align_rc_traffic",
-        "test_parent_domain.ParentDomainTrafficTest.test_mem_align_srq_excq_rc_traffic",
-        "test_parent_domain.ParentDomainTrafficTest.test_mem_align_ud_traffic",
-        "test_parent_domain.ParentDomainTrafficTest.test_without_allocators_rc_traffic",
-        "test_mlx5_timestamp.TimeStampTest.test_timestamp_real_time_rc_traffic",
-    )},
+    ("rxe_hmm", "stock"): IMPLICIT_ODP,
+    ("rxe_hmm", "patched"): IMPLICIT_ODP | REREG,
 }
 
 
@@ -74,7 +75,14 @@ def main():
     args = ap.parse_args()
 
     link_type = os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm")
-    must_pass = MUST_PASS.get(link_type, set())
+    userspace = os.environ.get("RXE_HMM_SUITE_USERSPACE", "patched")
+    prefix = os.environ.get("RXE_HMM_SUITE_NAME", "rdma-core")
+
+    def named(name):
+        """A suite case's name under PREFIX."""
+        return prefix + name[len("rdma-core"):]
+
+    must_pass = {named(n) for n in MUST_PASS.get((link_type, userspace), set())}
     dev, _ = setup_loopback(link_type)
     try:
         suite = load_suite(dev)
@@ -86,15 +94,16 @@ def main():
 
     base = {}
     if args.baseline != "none":
-        base = read_baseline(args.baseline)
+        base = {named(n): s for n, s in read_baseline(args.baseline).items()}
     what = os.path.basename(args.baseline)
     filtered = os.environ.get("RXE_HMM_SUITE_FILTER")
     cases = []
     for test in sorted(outcomes):
         status, seconds, message = outcomes[test]
-        case = {"name": f"rdma-core/{test}", "status": status, "seconds": seconds}
+        case = {"name": f"{prefix}/{test}", "status": status, "seconds": seconds}
         if case["name"] in must_pass and status != "pass":
-            case.update(status="fail", message=f"must pass on {link_type}; here: {message}")
+            case.update(status="fail",
+                        message=f"must pass on {link_type} with {userspace} librxe; here: {message}")
         elif message:
             case["message"] = message
         cases.append(case)
@@ -104,13 +113,13 @@ def main():
                                       if not filtered or n in ran}, what)
     if not filtered:
         judged += [{"name": name, "status": "fail", "seconds": 0,
-                    "message": f"must pass on {link_type}, did not run"}
+                    "message": f"must pass on {link_type} with {userspace} librxe, did not run"}
                    for name in sorted(must_pass - ran - set(base))]
         # Per test above; in sum here: no fewer passes than the baseline.
         if base:
             here = sum(1 for s, _, _ in outcomes.values() if s == "pass")
             there = sum(1 for s in base.values() if s == "pass")
-            judged.append({"name": "rdma-core-suite/pass-count",
+            judged.append({"name": f"{prefix}-suite/pass-count",
                            "status": "pass" if here >= there else "fail",
                            "seconds": 0,
                            "message": f"{here} pass here, {there} in {what}"})

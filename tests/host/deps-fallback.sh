@@ -35,7 +35,8 @@ export RXE_HMM_CACHE=$work/unused
 real_pins=$PINS
 arch=$(dpkg --print-architecture)
 pool=$work/pool
-mkdir -p "$pool" "$work/tmp" "$work/shim" "$work/patches/mm" "$work/patches/rxe"
+mkdir -p "$pool" "$work/tmp" "$work/shim" "$work/patches/mm" "$work/patches/rxe" \
+	"$work/patches/rdma-core"
 
 # apt-get and apt-cache, logged: an empty log is an archive never asked.
 for t in apt-get apt-cache; do
@@ -80,6 +81,8 @@ fake_patch "$work/patches/mm/0002-fake.patch" mm/hmm.c \
 	'a\nb2\nc\nd\ne\n' 'a\nb2\nc\nd2\ne\n'
 fake_patch "$work/patches/rxe/0001-fake.patch" drivers/infiniband/sw/rxe/rxe.c \
 	'one\ntwo\nthree\n' 'one\ntwo2\nthree\n'
+fake_patch "$work/patches/rdma-core/0001-fake.patch" providers/rxe/rxe.c \
+	'one\ntwo\nthree\n' 'one\ntwo2\nthree\n'
 
 # The file name of NAME's input at VERSION.
 input_file() { # NAME VERSION
@@ -115,19 +118,14 @@ fake_input() { # NAME=VERSION[:VARIANT]
 			mkdir -p "$d/$name-$up"
 			echo "$name $v" >"$d/$name-$up/VERSION"
 			if [ "$name" = rdma-core ]; then
-				# What rdma-core-provider/integrate edits.
+				# What the fake series on librxe edits.
 				local s=$d/$name-$up
-				mkdir -p "$s/providers/rxe" "$s/pyverbs/providers" \
-					"$s/kernel-headers/rdma"
-				: >"$s/providers/rxe/CMakeLists.txt"
-				printf 'set(H\n  rdma/rdma_user_rxe.h\n)\nset(A\n  rdma/rdma_user_rxe.h\n)\n' \
-					>"$s/kernel-headers/CMakeLists.txt"
-				printf 'add_subdirectory(providers/rxe/man)\n' >"$s/CMakeLists.txt"
+				mkdir -p "$s/providers/rxe"
 				if [ "$variant" = changed ]; then
-					printf 'add_subdirectory(providers/mlx5)\n'
+					printf 'one\nTWO\nthree\n'
 				else
-					printf 'add_subdirectory(providers/efa)\n'
-				fi >"$s/pyverbs/CMakeLists.txt"
+					printf 'one\ntwo\nthree\n'
+				fi >"$s/providers/rxe/rxe.c"
 			fi
 			tar -czf "$pool/$file" -C "$d" "$name-$up"
 		fi
@@ -225,6 +223,10 @@ kernel_series() {
 rxe_series() {
 	local -n _r=$1
 	_r=("$FAKE_PATCHES"/rxe/*.patch)
+}
+rdma_core_series() {
+	local -n _c=$1
+	_c=("$FAKE_PATCHES"/rdma-core/*.patch)
 }
 EOF
 run_fetch() {
@@ -434,18 +436,18 @@ case_patch_fails() {
 	why="a kernel fallback that an rxe or an mm patch does not apply to: failed, naming both"
 }
 
-case_integrate_fails() {
-	local c=$work/integrate-fails a=$work/archive-changed v msg
+case_rdma_core_series_fails() {
+	local c=$work/rdma-core-series-fails a=$work/archive-changed v msg
 	seed "$c" kernel
 	v=$(series_version rdma-core 90)
 	fake_archive "$a" "rdma-core=$v:changed"
-	must "deps.sh succeeded with an rdma-core fallback integrate cannot take" \
+	must "deps.sh succeeded with an rdma-core fallback our series does not apply to" \
 		fails run_fetch "$c" "$a" || return
-	msg="error: rdma-core-provider/integrate does not take rdma-core $v, the fallback for the pinned $(pin_of rdma-core 2): put $(pin_of rdma-core 3) with sha256 $(pin_of rdma-core 4) in $c/dl, or adapt integrate and move the pin in scripts/common.sh"
+	msg="error: rdma-core-provider/ does not apply to rdma-core $v, the fallback for the pinned $(pin_of rdma-core 2): put $(pin_of rdma-core 3) with sha256 $(pin_of rdma-core 4) in $c/dl, or rebase the series and move the pin in scripts/common.sh"
 	must "no line \"$msg\"" has_line "$c.log" "$msg" || return
 	must "rdma-core recorded" fails grep -q '^rdma-core ' "$c/dl/versions" || return
 	must "a scratch directory was left behind" no_tmp || return
-	why="an rdma-core fallback whose CMake lists integrate does not know: failed, naming it"
+	why="an rdma-core fallback that a patch of our series on librxe does not apply to: failed, naming it"
 }
 
 case_real_patches() {
@@ -496,7 +498,7 @@ run_case() { # NAME
 }
 
 for c in cached cached-tree pinned-fetched fallback series-gone patch-fails \
-	integrate-fails real-patches; do
+	rdma-core-series-fails real-patches; do
 	run_case "$c"
 done
 echo "$passed passed, $failed failed, $skipped skipped"

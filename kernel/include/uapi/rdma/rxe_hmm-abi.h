@@ -3,10 +3,11 @@
  * The user ABI of rxe_hmm beyond rxe's own (rdma/rdma_user_rxe.h, whose
  * queues, work requests and completions rxe_hmm keeps unchanged).
  *
- * rdma-core's librxe binds devices by driver id and by names starting with
- * "rxe". rxe_hmm therefore reports a driver id of its own and a uverbs ABI
- * version outside rxe's, so that librxe refuses an rxe_hmm device even when
- * its name matches, and only a provider for this ABI binds it.
+ * rxe_hmm devices report rxe's driver id and uverbs ABI version, so that
+ * librxe binds them as it binds rdma_rxe's. What rxe_hmm offers beyond rxe
+ * is announced in the driver data of the alloc_ucontext response: a
+ * provider that asks for none, as librxe before rxedv did, gets rxe's
+ * behaviour and nothing else.
  */
 
 #ifndef RXE_HMM_ABI_USER_H
@@ -15,17 +16,32 @@
 #include <linux/types.h>
 #include <rdma/ib_user_ioctl_cmds.h>
 
-/*
- * enum rdma_driver_id counts up from 0 (to 21 in Linux 7.3); this one is far
- * out of reach of that sequence. It is the ASCII of "RxH".
- */
-#define RXE_HMM_DRIVER_ID 0x527848
+enum rxe_hmm_alloc_context_resp_mask {
+	/* @caps is valid */
+	RXE_HMM_ALLOC_CONTEXT_RESP_CAPS = 1 << 0,
+};
+
+/* What a context may ask of the device beyond rxe's ABI. */
+enum rxe_hmm_context_caps {
+	/* struct rxe_hmm_reg_mr in the driver data of REG_MR and REREG_MR */
+	RXE_HMM_CAP_REG_MR_MIGRATE_POLICY = 1 << 0,
+	/* RXE_HMM_ATTR_ADVISE_MR_FLAGS of UVERBS_METHOD_ADVISE_MR */
+	RXE_HMM_CAP_ADVISE_MR_MIGRATE = 1 << 1,
+	/* RXE_HMM_METHOD_QUERY_COUNTERS and RXE_HMM_METHOD_MR_QUERY_COUNTERS */
+	RXE_HMM_CAP_QUERY_COUNTERS = 1 << 2,
+};
 
 /*
- * rxe's uverbs ABI versions are 1 and 2. Ours carry 0x100 above them;
- * the low byte counts incompatible revisions of this file.
+ * Driver data of the IB_USER_VERBS_CMD_GET_CONTEXT response. The kernel
+ * fills as much of it as the provider has room for; it fails a request
+ * that carries driver data other than zeros.
  */
-#define RXE_HMM_UVERBS_ABI_VERSION 0x101
+struct rxe_hmm_alloc_context_resp {
+	/* enum rxe_hmm_alloc_context_resp_mask: the fields filled */
+	__u32 comp_mask;
+	/* enum rxe_hmm_context_caps */
+	__u32 caps;
+};
 
 /* Which ODP accesses of an MR move its pages into device memory. */
 enum rxe_hmm_migrate_policy_uapi {

@@ -1,5 +1,5 @@
-"""The rxe_hmm provider's direct verbs through pyverbs
-(pyverbs.providers.rxe_hmm.rxe_hmmdv), on rdma-core's own test base
+"""librxe's direct verbs on rxe_hmm through pyverbs
+(pyverbs.providers.rxe.rxedv), on rdma-core's own test base
 classes: RC traffic between two ODP MRs registered with a migration policy
 each, data checked by rdma-core's traffic helpers, migration read from the
 MRs' own counters. The device's migrate_policy is "off"."""
@@ -16,11 +16,13 @@ from tests.base import RCResources, RDMATestCase
 import tests.utils as u
 
 try:
-    import pyverbs.providers.rxe_hmm.rxe_hmmdv as dv
+    import pyverbs.providers.rxe.rxedv as dv
 except ImportError:
     dv = None
 
 PAGE = 4096
+ALL_CAPS = dv.CAP_REG_MR_MIGRATE_POLICY | dv.CAP_ADVISE_MR_MIGRATE | \
+    dv.CAP_QUERY_COUNTERS if dv else None
 ODP_RW = ibv_access_flags.IBV_ACCESS_LOCAL_WRITE | ibv_access_flags.IBV_ACCESS_ON_DEMAND | \
     ibv_access_flags.IBV_ACCESS_REMOTE_READ | ibv_access_flags.IBV_ACCESS_REMOTE_WRITE
 
@@ -35,14 +37,14 @@ class PolicyRC(RCResources):
 
     def create_context(self):
         super().create_context()
-        # provider-tests.py runs these on an rxe_hmm device only: a device
-        # the provider does not take is a failure, not a skip.
-        if dv is None or not dv.is_supported(self.ctx):
+        # provider-tests.py runs these on an rxe_hmm device only: one that
+        # announces less is a failure, not a skip.
+        if dv is None or dv.query_device(self.ctx) != ALL_CAPS:
             raise RuntimeError(f"{self.dev_name}: not an rxe_hmm device"
-                               " or no rxe_hmmdv binding")
+                               " or no rxedv binding")
 
     def create_mr(self):
-        self.mr = dv.RxeHmmMR(self.pd, self.msg_size, ODP_RW, policy=self.policy)
+        self.mr = dv.RxeMR(self.pd, self.msg_size, ODP_RW, policy=self.policy)
 
     def create_qp_init_attr(self):
         return QPInitAttr(qp_type=ibv_qp_type.IBV_QPT_RC, scq=self.cq, rcq=self.cq,
@@ -54,7 +56,7 @@ class PolicyRC(RCResources):
         return attr
 
 
-class RxeHmmDvTest(RDMATestCase):
+class RxeDvTest(RDMATestCase):
     def setUp(self):
         super().setUp()
         self.iters = 4
@@ -95,10 +97,10 @@ class RxeHmmDvTest(RDMATestCase):
     def test_bad_arguments(self):
         self.create_players(PolicyRC, policy=dv.MIGRATE_OFF)
         with self.assertRaises(PyverbsRDMAError) as e:
-            dv.RxeHmmMR(self.server.pd, PAGE, ODP_RW, policy=42)
+            dv.RxeMR(self.server.pd, PAGE, ODP_RW, policy=42)
         self.assertEqual(e.exception.error_code, errno.EINVAL)
         with self.assertRaises(PyverbsRDMAError) as e:
-            dv.RxeHmmMR(self.server.pd, PAGE, ibv_access_flags.IBV_ACCESS_LOCAL_WRITE,
+            dv.RxeMR(self.server.pd, PAGE, ibv_access_flags.IBV_ACCESS_LOCAL_WRITE,
                         policy=dv.MIGRATE_ON_FAULT)
         self.assertEqual(e.exception.error_code, errno.EINVAL)
         mr = self.server.mr
