@@ -144,6 +144,39 @@ TEST_F(dv, policy_at_registration)
 	munmap(other, MR_LEN);
 }
 
+/* A prefetch-only MR: faults map in place, only a prefetch moves pages. */
+TEST_F(dv, prefetch_only_policy)
+{
+	struct rxedv_odp_counters c;
+	struct ibv_sge sge;
+	struct ibv_mr *mr;
+
+	mr = reg_policy(self->r.v.pd, self->mem, MR_LEN, ODP_RW,
+			RXEDV_MIGRATE_PREFETCH_ONLY);
+	ASSERT_NE(NULL, mr);
+	write_all(_metadata, self, mr, 6);
+	c = mr_counters(_metadata, mr);
+	EXPECT_LE(1, c.faults);
+	EXPECT_EQ(MR_PAGES, c.mapped_pages);
+	EXPECT_EQ(0, c.migrated_pages);
+
+	/* a plain prefetch, no hint: the MR's policy moves the range */
+	sge = (struct ibv_sge){ .addr = (uintptr_t)self->mem,
+				.length = MR_LEN, .lkey = mr->lkey };
+	ASSERT_EQ(0, ibv_advise_mr(self->r.v.pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+				   IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1));
+	c = mr_counters(_metadata, mr);
+	EXPECT_EQ(1, c.prefetches);
+	EXPECT_EQ(MR_PAGES, c.migrated_pages);
+	/* the device reads from its memory what the peer wrote */
+	memset(self->r.buf, 0, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, MR_LEN,
+					    (uintptr_t)self->mem, mr->rkey));
+	EXPECT_EQ(0, memcmp(self->r.buf, self->expect, MR_LEN));
+	EXPECT_EQ(0, memcmp(self->mem, self->expect, MR_LEN));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
 /* The migrate hint moves pages of an MR whose policy is off. */
 TEST_F(dv, advise_migrate)
 {
@@ -384,6 +417,19 @@ TEST(no_caps_device)
 	EXPECT_EQ(0, ibv_dealloc_pd(pd));
 	EXPECT_EQ(0, ibv_close_device(ctx));
 	munmap(mem, MR_LEN);
+}
+
+/*
+ * librxe offers no parent domains: refused with EOPNOTSUPP, rather than
+ * taken with allocators it would never call.
+ */
+TEST_F(dv, no_parent_domains)
+{
+	struct ibv_parent_domain_init_attr attr = { .pd = self->r.v.pd };
+
+	errno = 0;
+	EXPECT_EQ(NULL, ibv_alloc_parent_domain(self->r.v.ctx, &attr));
+	EXPECT_EQ(EOPNOTSUPP, errno);
 }
 
 /* The capabilities of device @name in @list; -ENODEV if absent. */
