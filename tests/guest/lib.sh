@@ -47,6 +47,11 @@ load_link_module() {
 		m=${RXE_HMM_RXE_MODULE:-rdma_rxe}
 		for other in rdma_rxe rdma_rxe_fixed; do
 			[ "$other" != "$m" ] && [ -d "/sys/module/$other" ] || continue
+			# upstream rxe's exit unregisters every RDMA_DRIVER_RXE
+			# device, rxe_hmm's too (README, "Coexistence")
+			! ls /sys/class/infiniband/*/migrate_policy >/dev/null 2>&1 ||
+				fail "unloading $other would take rxe_hmm's devices down:" \
+					"load rxe before making them"
 			# a deleted link lets go of its module a moment later
 			for try in $(seq 50); do
 				modprobe -r "$other" 2>/dev/null && break

@@ -44,10 +44,13 @@ def main():
     if os.environ.get("RXE_HMM_LINK_TYPE", "rxe_hmm") != "rxe_hmm":
         print("these tests are of librxe's direct verbs on rxe_hmm")
         return SKIP
+    # rdma_rxe first: loading it may unload rdma_rxe_fixed, whose exit
+    # would take rxe_hmm's devices down (lib.sh's load_link_module)
+    lib_sh("load_link_module rxe")
     dev, gid = setup_loopback("rxe_hmm")
     try:
         # rdma_rxe in a namespace of its own: rxe_hmm has the UDP port here
-        lib_sh("load_link_module rxe; ip netns add b; "
+        lib_sh("ip netns add b; "
                "ip -n b link add dummy_rxe type dummy; "
                "ip -n b addr add 198.18.4.1/24 dev dummy_rxe; "
                "ip -n b link set dummy_rxe up; "

@@ -420,6 +420,170 @@ TEST(no_caps_device)
 }
 
 /*
+ * Posts @wr on the peer's QP; when librxe takes it, waits for its
+ * completion and logs what became of it, so that a failure says so.
+ */
+static int post_refused(struct __test_metadata *_metadata,
+			FIXTURE_DATA(dv) *self, struct ibv_send_wr *wr)
+{
+	struct ibv_send_wr *bad = NULL;
+	struct ibv_wc wc;
+	int ret;
+
+	ret = ibv_post_send(self->r.qp[0], wr, &bad);
+	if (!ret) {
+		TH_LOG("taken; completion: %s",
+		       wait_wc(&self->r.v, &wc) ? "none" :
+		       ibv_wc_status_str(wc.status));
+		return 0;
+	}
+	EXPECT_EQ(wr, bad);
+	return ret;
+}
+
+/* An atomic's local buffer is one 8-byte SGE: anything else is refused. */
+TEST_F(dv, atomic_local_buffer_refused)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)self->r.buf, .length = 16,
+			       .lkey = self->r.buf_mr->lkey };
+	struct ibv_send_wr wr = {
+		.sg_list = &sge, .num_sge = 1,
+		.opcode = IBV_WR_ATOMIC_FETCH_AND_ADD,
+		.send_flags = IBV_SEND_SIGNALED,
+	};
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
+			ODP_RW | IBV_ACCESS_REMOTE_ATOMIC);
+	ASSERT_NE(NULL, mr);
+	wr.wr.atomic.remote_addr = (uintptr_t)self->mem;
+	wr.wr.atomic.rkey = mr->rkey;
+	wr.wr.atomic.compare_add = 1;
+
+	EXPECT_EQ(EINVAL, post_refused(_metadata, self, &wr));
+	/* and nothing reached the MR */
+	EXPECT_EQ(0, mr_counters(_metadata, mr).faults);
+	/* one 8-byte SGE is an atomic */
+	EXPECT_EQ(IBV_WC_SUCCESS,
+		  rdma_op(&self->r, IBV_WR_ATOMIC_FETCH_AND_ADD, 0, 8,
+			  (uintptr_t)self->mem, mr->rkey, 1, 0));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/* The device writes a read's local buffer: there is nothing to inline. */
+TEST_F(dv, inline_read_refused)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)self->r.buf, .length = 8,
+			       .lkey = self->r.buf_mr->lkey };
+	struct ibv_send_wr wr = {
+		.sg_list = &sge, .num_sge = 1, .opcode = IBV_WR_RDMA_READ,
+		.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE,
+	};
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	wr.wr.rdma.remote_addr = (uintptr_t)self->mem;
+	wr.wr.rdma.rkey = mr->rkey;
+
+	EXPECT_EQ(EINVAL, post_refused(_metadata, self, &wr));
+	EXPECT_EQ(0, mr_counters(_metadata, mr).faults);
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/*
+ * An extended RC QP with @ops, connected to the fixture's serving QP
+ * (which is reconnected to it), for the ibv_wr_*() API.
+ */
+static struct ibv_qp_ex *qp_ex(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(dv) *self, uint64_t ops)
+{
+	struct ibv_qp_init_attr_ex qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.comp_mask = IBV_QP_INIT_ATTR_PD |
+			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+		.send_ops_flags = ops,
+		.pd = self->r.v.pd,
+		.send_cq = self->r.v.cq,
+		.recv_cq = self->r.v.cq,
+	};
+	struct ibv_qp *qp = ibv_create_qp_ex(self->r.v.ctx, &qa);
+
+	if (!qp) {
+		TH_LOG("ibv_create_qp_ex: %s", strerror(errno));
+		return NULL;
+	}
+	if (qp_connect(&self->r.v, qp, &self->r.v.gid, self->r.qp[1]->qp_num,
+		       QP_TIMEOUT) ||
+	    qp_connect(&self->r.v, self->r.qp[1], &self->r.v.gid, qp->qp_num,
+		       QP_TIMEOUT)) {
+		TH_LOG("qp_connect: %s", strerror(errno));
+		return NULL;
+	}
+	return ibv_qp_to_qp_ex(qp);
+}
+
+/* What wr_complete() said; when it took the work request, its completion. */
+static int wr_complete_refused(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(dv) *self, struct ibv_qp_ex *qpx)
+{
+	struct ibv_wc wc;
+	int ret = ibv_wr_complete(qpx);
+
+	if (!ret)
+		TH_LOG("taken; completion: %s",
+		       wait_wc(&self->r.v, &wc) ? "none" :
+		       ibv_wc_status_str(wc.status));
+	return ret;
+}
+
+/* An atomic write writes one aligned word: an unaligned one is refused. */
+TEST_F(dv, wr_atomic_write_unaligned_refused)
+{
+	uint64_t value = 0x0123456789abcdefULL;
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
+			ODP_RW | IBV_ACCESS_REMOTE_ATOMIC);
+	ASSERT_NE(NULL, mr);
+	qpx = qp_ex(_metadata, self, IBV_QP_EX_WITH_ATOMIC_WRITE);
+	ASSERT_NE(NULL, qpx);
+
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_atomic_write(qpx, mr->rkey, (uintptr_t)self->mem + 4, &value);
+	EXPECT_EQ(EINVAL, wr_complete_refused(_metadata, self, qpx));
+	EXPECT_EQ(0, mr_counters(_metadata, mr).faults);
+	EXPECT_EQ(0, ibv_destroy_qp(&qpx->qp_base));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/* A work request's length is 32 bits: a flush of 4 GiB and more is refused. */
+TEST_F(dv, wr_flush_over_4g_refused)
+{
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
+			ODP_RW | IBV_ACCESS_FLUSH_GLOBAL);
+	ASSERT_NE(NULL, mr);
+	qpx = qp_ex(_metadata, self, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx);
+
+	/* cut to 32 bits, it would be one page of the MR */
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_flush(qpx, mr->rkey, (uintptr_t)self->mem, (1ULL << 32) + PAGE,
+		     IBV_FLUSH_GLOBAL, IBV_FLUSH_RANGE);
+	EXPECT_EQ(EINVAL, wr_complete_refused(_metadata, self, qpx));
+	EXPECT_EQ(0, ibv_destroy_qp(&qpx->qp_base));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/*
  * librxe offers no parent domains: refused with EOPNOTSUPP, rather than
  * taken with allocators it would never call.
  */
