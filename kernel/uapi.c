@@ -33,6 +33,9 @@ int rxe_hmm_alloc_ucontext(struct ib_udata *udata)
 		return -EINVAL;
 	if (!udata->outlen)
 		return 0;
+	/* say only what fits */
+	if (udata->outlen < offsetofend(typeof(resp), caps))
+		resp.comp_mask &= ~RXE_HMM_ALLOC_CONTEXT_RESP_CAPS;
 	return ib_copy_to_udata(udata, &resp, min(sizeof(resp), udata->outlen));
 }
 

@@ -48,7 +48,12 @@ load_link_module() {
 		for other in rdma_rxe rdma_rxe_fixed; do
 			[ "$other" != "$m" ] && [ -d "/sys/module/$other" ] || continue
 			# upstream rxe's exit unregisters every RDMA_DRIVER_RXE
-			# device, rxe_hmm's too (README, "Coexistence")
+			# device, rxe_hmm's too (README, "Coexistence"); a
+			# deleted link's device goes a moment later
+			for try in $(seq 50); do
+				ls /sys/class/infiniband/*/migrate_policy >/dev/null 2>&1 || break
+				sleep 0.1
+			done
 			! ls /sys/class/infiniband/*/migrate_policy >/dev/null 2>&1 ||
 				fail "unloading $other would take rxe_hmm's devices down:" \
 					"load rxe before making them"

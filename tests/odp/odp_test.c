@@ -945,18 +945,9 @@ TEST_F(odp, counters)
 TEST(flush_long_unaligned)
 {
 	const size_t map_len = 8UL << 20, flush_len = 6UL << 20;
-	struct ibv_qp_init_attr_ex qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-		.comp_mask = IBV_QP_INIT_ATTR_PD |
-			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
-		.send_ops_flags = IBV_QP_EX_WITH_FLUSH,
-	};
 	long long faulted;
 	struct ibv_qp_ex *qpx;
 	struct ibv_mr *mr;
-	struct ibv_qp *qp;
 	struct ibv_wc wc;
 	struct rdma r;
 	uint8_t *mem;
@@ -968,16 +959,8 @@ TEST(flush_long_unaligned)
 	mr = ibv_reg_mr(r.v.pd, mem, map_len,
 			ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
 	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
-	qa.pd = r.v.pd;
-	qa.send_cq = r.v.cq;
-	qa.recv_cq = r.v.cq;
-	qp = ibv_create_qp_ex(r.v.ctx, &qa);
-	ASSERT_NE(NULL, qp) TH_LOG("ibv_create_qp_ex: %s", strerror(errno));
-	qpx = ibv_qp_to_qp_ex(qp);
-	ASSERT_EQ(0, qp_connect(&r.v, qp, &r.v.gid, r.qp[1]->qp_num,
-				QP_TIMEOUT));
-	ASSERT_EQ(0, qp_connect(&r.v, r.qp[1], &r.v.gid, qp->qp_num,
-				QP_TIMEOUT));
+	qpx = rdma_qp_ex(&r, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
 
 	faulted = counter("odp_faulted_pages");
 	ibv_wr_start(qpx);

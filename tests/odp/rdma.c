@@ -77,6 +77,31 @@ int rdma_read(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
 	return rdma_op(r, IBV_WR_RDMA_READ, loff, len, raddr, rkey, 0, 0);
 }
 
+struct ibv_qp_ex *rdma_qp_ex(struct rdma *r, uint64_t ops)
+{
+	struct ibv_qp_init_attr_ex qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.comp_mask = IBV_QP_INIT_ATTR_PD |
+			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+		.send_ops_flags = ops,
+		.pd = r->v.pd,
+		.send_cq = r->v.cq,
+		.recv_cq = r->v.cq,
+	};
+	struct ibv_qp *qp = ibv_create_qp_ex(r->v.ctx, &qa);
+
+	if (!qp)
+		return NULL;
+	if (qp_connect(&r->v, qp, &r->v.gid, r->qp[1]->qp_num, QP_TIMEOUT) ||
+	    qp_connect(&r->v, r->qp[1], &r->v.gid, qp->qp_num, QP_TIMEOUT)) {
+		ibv_destroy_qp(qp);
+		return NULL;
+	}
+	return ibv_qp_to_qp_ex(qp);
+}
+
 void *map_anon(size_t len, int prot)
 {
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

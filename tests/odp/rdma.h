@@ -38,6 +38,11 @@ int rdma_write(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
 	       uint32_t rkey);
 int rdma_read(struct rdma *r, size_t loff, size_t len, uint64_t raddr,
 	      uint32_t rkey);
+/*
+ * An extended RC QP on @r's device with the ibv_wr_*() ops @ops,
+ * connected to qp[1], which is reconnected to it; NULL, errno set.
+ */
+struct ibv_qp_ex *rdma_qp_ex(struct rdma *r, uint64_t ops);
 void *map_anon(size_t len, int prot);
 /* A device-wide counter of @dev, as "rdma statistic" shows it. */
 long long dev_counter(const char *dev, const char *name);

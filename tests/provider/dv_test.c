@@ -491,40 +491,6 @@ TEST_F(dv, inline_read_refused)
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
-/*
- * An extended RC QP with @ops, connected to the fixture's serving QP
- * (which is reconnected to it), for the ibv_wr_*() API.
- */
-static struct ibv_qp_ex *qp_ex(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(dv) *self, uint64_t ops)
-{
-	struct ibv_qp_init_attr_ex qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-		.comp_mask = IBV_QP_INIT_ATTR_PD |
-			     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
-		.send_ops_flags = ops,
-		.pd = self->r.v.pd,
-		.send_cq = self->r.v.cq,
-		.recv_cq = self->r.v.cq,
-	};
-	struct ibv_qp *qp = ibv_create_qp_ex(self->r.v.ctx, &qa);
-
-	if (!qp) {
-		TH_LOG("ibv_create_qp_ex: %s", strerror(errno));
-		return NULL;
-	}
-	if (qp_connect(&self->r.v, qp, &self->r.v.gid, self->r.qp[1]->qp_num,
-		       QP_TIMEOUT) ||
-	    qp_connect(&self->r.v, self->r.qp[1], &self->r.v.gid, qp->qp_num,
-		       QP_TIMEOUT)) {
-		TH_LOG("qp_connect: %s", strerror(errno));
-		return NULL;
-	}
-	return ibv_qp_to_qp_ex(qp);
-}
-
 /* What wr_complete() said; when it took the work request, its completion. */
 static int wr_complete_refused(struct __test_metadata *_metadata,
 			       FIXTURE_DATA(dv) *self, struct ibv_qp_ex *qpx)
@@ -549,8 +515,8 @@ TEST_F(dv, wr_atomic_write_unaligned_refused)
 	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 			ODP_RW | IBV_ACCESS_REMOTE_ATOMIC);
 	ASSERT_NE(NULL, mr);
-	qpx = qp_ex(_metadata, self, IBV_QP_EX_WITH_ATOMIC_WRITE);
-	ASSERT_NE(NULL, qpx);
+	qpx = rdma_qp_ex(&self->r, IBV_QP_EX_WITH_ATOMIC_WRITE);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
 
 	ibv_wr_start(qpx);
 	qpx->wr_flags = IBV_SEND_SIGNALED;
@@ -570,8 +536,8 @@ TEST_F(dv, wr_flush_over_4g_refused)
 	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 			ODP_RW | IBV_ACCESS_FLUSH_GLOBAL);
 	ASSERT_NE(NULL, mr);
-	qpx = qp_ex(_metadata, self, IBV_QP_EX_WITH_FLUSH);
-	ASSERT_NE(NULL, qpx);
+	qpx = rdma_qp_ex(&self->r, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
 
 	/* cut to 32 bits, it would be one page of the MR */
 	ibv_wr_start(qpx);
