@@ -155,6 +155,29 @@ void rxe_hmm_dev_del(struct rxe_dev *rxe)
 	mutex_unlock(&rxe_hmm_devs_lock);
 }
 
+/* Serialises the release of a netns's RoCE sockets, see rxe_net_del() */
+DEFINE_MUTEX(rxe_hmm_sock_lock);
+
+/*
+ * From rxe_ns_exit(), under rxe_hmm_sock_lock: @net is going away, and its
+ * sockets with it. Its devices are unregistered by now, as the netdevs
+ * they sit on are, but one that another module's ib_unregister_driver()
+ * took down may not have reached rxe_dealloc() yet: it must not touch the
+ * sockets of @net then.
+ */
+void rxe_hmm_forget_net(struct net *net)
+{
+	struct rxe_dev *rxe;
+
+	lockdep_assert_held(&rxe_hmm_sock_lock);
+	mutex_lock(&rxe_hmm_devs_lock);
+	list_for_each_entry(rxe, &rxe_hmm_devs, hmm.node) {
+		if (rxe->hmm.sock_net == net)
+			rxe->hmm.sock_net = NULL;
+	}
+	mutex_unlock(&rxe_hmm_devs_lock);
+}
+
 /* Module init, before anything of rxe's: rxe_hmm_exit() undoes it. */
 int rxe_hmm_init(void)
 {
@@ -192,6 +215,11 @@ void rxe_hmm_exit(void)
 		mutex_unlock(&rxe_hmm_devs_lock);
 		if (!rxe)
 			break;
+		/*
+		 * Off the list, rxe_hmm_forget_net() no longer sees it: drop
+		 * its socket references first, as "rdma link delete" does.
+		 */
+		rxe_net_del(&rxe->ib_dev);
 		ib_unregister_device(&rxe->ib_dev);
 		put_device(&rxe->ib_dev.dev);
 	}

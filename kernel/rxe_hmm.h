@@ -9,6 +9,7 @@
 #define RXE_HMM_H
 
 #include <linux/atomic.h>
+#include <linux/mutex.h>
 #include <linux/rwsem.h>
 
 /*
@@ -130,6 +131,11 @@ struct rxe_hmm_dev {
 	u64			devmem_size;
 	/* on the module's list of its devices, see rxe_hmm_exit() */
 	struct list_head	node;
+	/*
+	 * The netns whose RoCE sockets the device holds references on, until
+	 * rxe_net_del(); under rxe_hmm_sock_lock.
+	 */
+	struct net		*sock_net;
 };
 
 struct rxe_dev;
@@ -138,6 +144,10 @@ int rxe_hmm_init(void);
 void rxe_hmm_exit(void);
 void rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);
+
+struct net;
+extern struct mutex rxe_hmm_sock_lock;
+void rxe_hmm_forget_net(struct net *net);
 
 /* sysfs attributes of the device, listed in rxe's own device group */
 extern struct device_attribute dev_attr_migrate_policy;

@@ -1,15 +1,23 @@
 #!/bin/bash
 # make lint, for the mm series of kernel/patches/mm/: every patch builds on
-# the ones before it in three configs, and adds no W=1 or sparse diagnostic.
+# the ones before it in five configs, and adds no W=1 or sparse diagnostic.
 #
 # usage: scripts/check-mm-series.sh
 #
-# The configs are the test kernel's, and the bench kernel's with
+# The configs are the test kernel's, the bench kernel's with
 # DEVICE_PRIVATE=n and with MIGRATION=n (which also takes ZONE_DEVICE and
-# THP away; hmm.c stays, for INFINIBAND_ON_DEMAND_PAGING). For each prefix
-# of the series the objects that use what the series changes are built with
-# W=1 and C=2 (sparse on each of them, rebuilt or not). A diagnostic that
-# the same object did not have before the first patch is a new one.
+# THP away; hmm.c stays, for INFINIBAND_ON_DEMAND_PAGING), and two 32-bit
+# ones with more than 32 physical address bits: i386 with PAE, and arm with
+# LPAE (cross-compiled with Debian's gcc-arm-linux-gnueabihf). For each
+# prefix of the series the objects that use what the series changes are
+# built with W=1 and C=2 (sparse on each of them, rebuilt or not). A
+# diagnostic that the same object did not have before the first patch is a
+# new one.
+#
+# Where DEVICE_MIGRATION is not set (the MIGRATION=n and 32-bit configs) the
+# series must leave the PFN layout of hmm_pfns[] entries as upstream has it,
+# HMM_PFN_ORDER_SHIFT at BITS_PER_LONG - 11: a probe compiled with
+# mm/hmm.o's flags asserts it after each patch.
 #
 # Results are kept in the cache under a hash of the series, the configs and
 # this script, so an unchanged series is checked once. Prints one line per
@@ -57,14 +65,53 @@ else
 	grep -hvE '^CONFIG_(MIGRATION|MEMORY_HOTPLUG|MEMORY_HOTREMOVE|ZONE_DEVICE|DEVICE_PRIVATE|TEST_HMM|TRANSPARENT_HUGEPAGE[A-Z_]*)=' \
 			"${bench_fragments[@]}" >"$dir/no-migration.fragment"
 	echo "# CONFIG_MIGRATION is not set" >>"$dir/no-migration.fragment"
+	# The users of hmm.h on 32-bit: RDMA ODP (DEVICE_MIGRATION needs
+	# MEMORY_HOTPLUG, which is 64-bit only).
+	odp="CONFIG_NET=y CONFIG_INET=y CONFIG_INFINIBAND=y
+CONFIG_INFINIBAND_USER_ACCESS=y CONFIG_INFINIBAND_ON_DEMAND_PAGING=y"
+	printf '%s\n' "# CONFIG_64BIT is not set" CONFIG_M686=y CONFIG_X86_PAE=y \
+		$odp >"$dir/i386-pae.fragment"
+	printf '%s\n' CONFIG_ARCH_MULTI_V7=y CONFIG_ARM_LPAE=y \
+		$odp >"$dir/arm-lpae.fragment"
+	cat >"$dir/layout-probe.c" <<'PROBE'
+#include <linux/hmm.h>
+
+#ifndef CONFIG_DEVICE_MIGRATION
+static_assert(HMM_PFN_ORDER_SHIFT == BITS_PER_LONG - 11,
+	      "the PFN layout of hmm_pfns[] entries is not upstream's");
+#endif
+PROBE
 fi
 
-configs="test no-device-private no-migration"
+configs="test no-device-private no-migration i386-pae arm-lpae"
+arm_cc=arm-linux-gnueabihf-
+command -v ${arm_cc}gcc >/dev/null ||
+	die "no ${arm_cc}gcc (gcc-arm-linux-gnueabihf): run 'make deps'"
 kmake() {
-	local config=$1
+	local config=$1 arch=()
 	shift
-	make -C "$dir/src" O="$dir/obj-$config" -j"$JOBS" CC="ccache gcc" \
+	case $config in
+	i386-pae) arch=(ARCH=i386 CC="ccache gcc") ;;
+	arm-lpae) arch=(ARCH=arm CROSS_COMPILE=$arm_cc CC="ccache ${arm_cc}gcc") ;;
+	*) arch=(CC="ccache gcc") ;;
+	esac
+	make -C "$dir/src" O="$dir/obj-$config" -j"$JOBS" "${arch[@]}" \
 		HOSTCC="ccache gcc" "$@"
+}
+
+# Compiles layout-probe.c as mm/hmm.o was compiled in $1's last build.
+layout_probe() {
+	local config=$1 obj=$dir/obj-$config cmd
+	grep -q '^CONFIG_DEVICE_MIGRATION=y' "$obj/.config" && return 0
+	cmd=$(sed -n 's/^savedcmd_mm\/hmm\.o := //p' "$obj/mm/.hmm.o.cmd")
+	cmd=${cmd%%;*}
+	case $cmd in
+	*" -c -o mm/hmm.o $dir/src/mm/hmm.c"*) ;;
+	*) echo "no compile command for mm/hmm.o"; return 1 ;;
+	esac
+	cmd=${cmd//-Wp,-MMD,mm\/.hmm.o.d/}
+	cmd=${cmd/" -c -o mm/hmm.o $dir/src/mm/hmm.c"/" -c -o /dev/null $dir/layout-probe.c"}
+	(cd "$obj" && eval "$cmd") 2>&1
 }
 
 # What the config must say for the check to mean anything.
@@ -100,6 +147,8 @@ if [ ! -f "$dir/done" ]; then
 		test) expect "$config" CONFIG_DEVICE_PRIVATE y ;;
 		no-device-private) expect "$config" CONFIG_DEVICE_PRIVATE "" ;;
 		no-migration) expect "$config" CONFIG_MIGRATION "" ;;
+		i386-pae) expect "$config" CONFIG_X86_PAE y ;;
+		arm-lpae) expect "$config" CONFIG_ARM_LPAE y ;;
 		esac
 		kmake "$config" -s prepare
 		log "mm series: $config before the series"
@@ -123,7 +172,10 @@ if [ ! -f "$dir/done" ]; then
 			if build "$config" >"$dir/$config.$n.log"; then
 				new=$(diagnostics <"$dir/$config.$n.log" |
 					comm -23 - "$dir/$config.base" | tr '\n' ' ')
-				if [ -z "$new" ]; then
+				if ! layout_probe "$config" >>"$dir/$config.$n.log"; then
+					echo "$n $name $config fail PFN layout is not upstream's" \
+						>>"$dir/results"
+				elif [ -z "$new" ]; then
 					echo "$n $name $config pass" >>"$dir/results"
 				else
 					echo "$n $name $config fail new diagnostics: $new" \

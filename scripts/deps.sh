@@ -23,6 +23,8 @@ PACKAGES=(
 	# kernel and module builds, checks
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod ccache
 	sparse rsync xz-utils
+	# the mm series' arm LPAE build check (scripts/check-mm-series.sh)
+	gcc-arm-linux-gnueabihf
 	# the guest
 	qemu-system-x86 iproute2
 	# rdma-core with pyverbs

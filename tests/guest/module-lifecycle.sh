@@ -89,4 +89,41 @@ else
 	case_result unload-leaves-rdma_rxe-devices fail "rmmod: $out; $(ls /sys/class/infiniband)"
 fi
 teardown_net
+
+# The other way round, rdma_rxe's exit unregisters rxe_hmm's devices too
+# (ib_unregister_driver() of the driver id they share): rxe_hmm must then
+# let go of its RoCE sockets, or UDP port 4791 stays bound with no device
+# behind it and rdma_rxe, loaded again, cannot bind it.
+roce_bound() {
+	# 4791 is 12B7; local_address is the second field
+	awk 'NR > 1 && $2 ~ /:12B7$/ { found = 1 } END { exit !found }' \
+		/proc/net/udp /proc/net/udp6
+}
+load_link_module rxe_hmm
+rxe_m=${RXE_HMM_RXE_MODULE:-rdma_rxe}
+load_module "$rxe_m"
+setup_dummy rxe_hmm rxe_hmm_d dummy_d 10.0.9.1 >/dev/null
+bound_before=no
+! roce_bound || bound_before=yes
+modprobe -r "$rxe_m"
+for try in $(seq 50); do
+	[ -e /sys/class/infiniband/rxe_hmm_d ] || break
+	sleep 0.1
+done
+if [ $bound_before = no ]; then
+	case_result rdma_rxe-exit-releases-rxe_hmm-socket fail \
+		"no socket on port 4791 with rxe_hmm_d"
+elif [ -e /sys/class/infiniband/rxe_hmm_d ]; then
+	case_result rdma_rxe-exit-releases-rxe_hmm-socket fail \
+		"rxe_hmm_d still there after $rxe_m's exit"
+elif roce_bound; then
+	case_result rdma_rxe-exit-releases-rxe_hmm-socket fail \
+		"port 4791 still bound, $(ls /sys/class/infiniband | wc -l) devices"
+elif ! out=$(modprobe "$rxe_m" 2>&1 &&
+	rdma link add rxe_d type rxe netdev dummy_d 2>&1); then
+	case_result rdma_rxe-exit-releases-rxe_hmm-socket fail "$out"
+else
+	case_result rdma_rxe-exit-releases-rxe_hmm-socket pass
+fi
+teardown_net
 exit $status
