@@ -62,16 +62,18 @@ else
 	grep -hvE '^CONFIG_(DEVICE_PRIVATE|TEST_HMM)=' "${bench_fragments[@]}" \
 		>"$dir/no-device-private.fragment"
 	echo "# CONFIG_DEVICE_PRIVATE is not set" >>"$dir/no-device-private.fragment"
-	grep -hvE '^CONFIG_(MIGRATION|MEMORY_HOTPLUG|MEMORY_HOTREMOVE|ZONE_DEVICE|DEVICE_PRIVATE|TEST_HMM|TRANSPARENT_HUGEPAGE[A-Z_]*)=' \
+	grep -hvE '^CONFIG_(MIGRATION|MEMORY_HOTPLUG|MEMORY_HOTREMOVE|ZONE_DEVICE|DEVICE_PRIVATE|TEST_HMM|TRANSPARENT_HUGEPAGE[A-Z_]*|NUMA_MIGRATION|NUMA_BALANCING)=' \
 			"${bench_fragments[@]}" >"$dir/no-migration.fragment"
-	echo "# CONFIG_MIGRATION is not set" >>"$dir/no-migration.fragment"
+	# NUMA_MIGRATION (default y with NUMA) would select MIGRATION
+	printf '%s\n' "# CONFIG_MIGRATION is not set" \
+		"# CONFIG_NUMA_MIGRATION is not set" >>"$dir/no-migration.fragment"
 	# The users of hmm.h on 32-bit: RDMA ODP (DEVICE_MIGRATION needs
 	# MEMORY_HOTPLUG, which is 64-bit only).
 	odp="CONFIG_NET=y CONFIG_INET=y CONFIG_INFINIBAND=y
 CONFIG_INFINIBAND_USER_ACCESS=y CONFIG_INFINIBAND_ON_DEMAND_PAGING=y"
 	printf '%s\n' "# CONFIG_64BIT is not set" CONFIG_M686=y CONFIG_X86_PAE=y \
 		$odp >"$dir/i386-pae.fragment"
-	printf '%s\n' CONFIG_ARCH_MULTI_V7=y CONFIG_ARM_LPAE=y \
+	printf '%s\n' CONFIG_MMU=y CONFIG_ARCH_MULTI_V7=y CONFIG_ARM_LPAE=y \
 		$odp >"$dir/arm-lpae.fragment"
 	cat >"$dir/layout-probe.c" <<'PROBE'
 #include <linux/hmm.h>
