@@ -47,9 +47,13 @@ fragment_files() {
 mapfile -t test_fragments < <(fragment_files $TEST_KERNEL)
 # shellcheck disable=SC2086
 mapfile -t bench_fragments < <(fragment_files $BENCH_KERNEL)
+arm_cc=arm-linux-gnueabihf-
+command -v ${arm_cc}gcc >/dev/null ||
+	die "no ${arm_cc}gcc (gcc-arm-linux-gnueabihf): run 'make deps'"
 key=$(content_hash "$KERNEL_PKG_VERSION" "${patches[@]}" \
 	"${test_fragments[@]}" "${bench_fragments[@]}" \
-	"$0" "$TEST_KERNEL" "$BENCH_KERNEL" "$SPARSE_VERSION")
+	"$0" "$TEST_KERNEL" "$BENCH_KERNEL" "$SPARSE_VERSION" \
+	"$(gcc --version | head -n1)" "$(${arm_cc}gcc --version | head -n1)")
 dir=$RXE_HMM_CACHE/mm-series/$key
 if [ -f "$dir/done" ]; then
 	log "mm series checked before: $dir"
@@ -86,9 +90,6 @@ PROBE
 fi
 
 configs="test no-device-private no-migration i386-pae arm-lpae"
-arm_cc=arm-linux-gnueabihf-
-command -v ${arm_cc}gcc >/dev/null ||
-	die "no ${arm_cc}gcc (gcc-arm-linux-gnueabihf): run 'make deps'"
 kmake() {
 	local config=$1 arch=()
 	shift
