@@ -35,8 +35,8 @@ import order
 PAGE = mmap.PAGESIZE
 PMD = 2 << 20
 
-# lib/test_hmm_uapi.h: struct hmm_dmirror_migrate_cmd, 8 x __u64
-CMD = struct.Struct("8Q")
+# lib/test_hmm_uapi.h: struct hmm_dmirror_migrate_cmd, 10 x __u64
+CMD = struct.Struct("10Q")
 MIGRATE_ON_FAULT = (3 << 30) | (CMD.size << 16) | (ord("H") << 8) | 0x0a
 TWO_WALKS = 1 << 0
 WRITE = 1 << 1
@@ -129,12 +129,13 @@ def migrate_once(fd, pages, thp, populate, flags, run):
             ctypes.memmove(addr, want, size)
         if thp:
             check(libc.madvise(addr, size, MADV_COLLAPSE), "MADV_COLLAPSE")
-        cmd = bytearray(CMD.pack(addr, pages, flags | WRITE, 0, 0, 0, 0, 0))
+        cmd = bytearray(CMD.pack(addr, pages, flags | WRITE, 0, 0, 0, 0, 0, 0, 0))
         fcntl.ioctl(fd, MIGRATE_ON_FAULT, cmd)
-        _, _, _, cpages, empty, retries, collect_ns, total_ns = CMD.unpack(cmd)
+        _, _, _, cpages, empty, retries, collect_ns, total_ns, collected, invalidated = CMD.unpack(cmd)
         want_empty = 0 if populate or flags & TWO_WALKS else pages
-        if cpages != pages or empty != want_empty:
-            raise RuntimeError(f"{pages} pages: {cpages} migrated, {empty} empty")
+        if cpages != pages or empty != want_empty or collected != pages or invalidated:
+            raise RuntimeError(f"{pages} pages: {collected} collected, {cpages} migrated, "
+                               f"{empty} empty, {invalidated} pieces invalidated")
         # Read back through the CPU: every page must have survived, in
         # its place.
         bad = mismatch(ctypes.string_at(addr, size), want)
@@ -228,7 +229,7 @@ def self_test(dump=None):
             elif breaks == "byte":
                 ctypes.memset(addr + pages * PATTERN_PAGE // 2 + 5, 0x77, 1)
             empty = 0 if populate or flags & TWO_WALKS else pages
-            cmd[:] = CMD.pack(addr, pages, flags, pages, empty, 0, 1000, 2000)
+            cmd[:] = CMD.pack(addr, pages, flags, pages, empty, 0, 1000, 2000, pages, 0)
         return ioctl
 
     real_ioctl = fcntl.ioctl
