@@ -38,8 +38,8 @@ PMD = 2 << 20
 # lib/test_hmm_uapi.h: struct hmm_dmirror_migrate_cmd, 10 x __u64
 CMD = struct.Struct("10Q")
 MIGRATE_ON_FAULT = (3 << 30) | (CMD.size << 16) | (ord("H") << 8) | 0x0a
-TWO_WALKS = 1 << 0
-WRITE = 1 << 1
+WRITE = 1 << 0
+TWO_WALKS = 1 << 7
 
 MADV_HUGEPAGE = 14
 MADV_NOHUGEPAGE = 15
@@ -131,7 +131,7 @@ def migrate_once(fd, pages, thp, populate, flags, run):
             check(libc.madvise(addr, size, MADV_COLLAPSE), "MADV_COLLAPSE")
         cmd = bytearray(CMD.pack(addr, pages, flags | WRITE, 0, 0, 0, 0, 0, 0, 0))
         fcntl.ioctl(fd, MIGRATE_ON_FAULT, cmd)
-        _, _, _, cpages, empty, retries, collect_ns, total_ns, collected, invalidated = CMD.unpack(cmd)
+        _, _, _, cpages, empty, retries, collected, invalidated, collect_ns, total_ns = CMD.unpack(cmd)
         want_empty = 0 if populate or flags & TWO_WALKS else pages
         if cpages != pages or empty != want_empty or collected != pages or invalidated:
             raise RuntimeError(f"{pages} pages: {collected} collected, {cpages} migrated, "
@@ -229,7 +229,7 @@ def self_test(dump=None):
             elif breaks == "byte":
                 ctypes.memset(addr + pages * PATTERN_PAGE // 2 + 5, 0x77, 1)
             empty = 0 if populate or flags & TWO_WALKS else pages
-            cmd[:] = CMD.pack(addr, pages, flags, pages, empty, 0, 1000, 2000, pages, 0)
+            cmd[:] = CMD.pack(addr, pages, flags, pages, empty, 0, pages, 0, 1000, 2000)
         return ioctl
 
     real_ioctl = fcntl.ioctl
