@@ -4,17 +4,10 @@
  */
 
 #include <linux/slab.h>
-#include <linux/srcu.h>
+#include <linux/wait_bit.h>
 #include <kunit/visibility.h>
 
 #include "odp_table.h"
-
-/*
- * One SRCU domain for all tables: a grace period waits only for the
- * accesses in flight when it starts, so a busy MR cannot starve an
- * invalidation, and the read side is a per-CPU increment.
- */
-DEFINE_STATIC_SRCU(rxe_odp_srcu);
 
 /*
  * Chunks are a little over a page: their own cache packs them closer than
@@ -37,7 +30,10 @@ void rxe_odp_table_init(struct rxe_odp_table *t)
 {
 	xa_init(&t->chunks);
 	spin_lock_init(&t->lock);
-	atomic_set(&t->active, 0);
+	atomic_set(&t->active[0], 0);
+	atomic_set(&t->active[1], 0);
+	t->epoch = 0;
+	mutex_init(&t->wait_lock);
 	t->dead = false;
 	t->mapped = 0;
 	atomic_long_set(&t->nr_chunks, 0);
@@ -52,12 +48,42 @@ void rxe_odp_table_destroy(struct rxe_odp_table *t)
 	struct rxe_odp_chunk *chunk;
 	unsigned long index;
 
-	WARN_ON(atomic_read(&t->active));
+	WARN_ON(rxe_odp_table_active(t));
 	xa_for_each(&t->chunks, index, chunk)
 		kmem_cache_free(rxe_odp_chunk_cache, chunk);
 	xa_destroy(&t->chunks);
+	mutex_destroy(&t->wait_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_destroy);
+
+/*
+ * Waits for every access of @t that began before the call: moves the
+ * epoch on, so that accesses that begin from now on count in the other
+ * slot, and waits for the slot it left to drain. A busy MR therefore
+ * cannot starve the wait, and accesses to other MRs never delay it.
+ * May sleep.
+ */
+static void rxe_odp_table_sync(struct rxe_odp_table *t)
+{
+	unsigned int slot;
+
+	mutex_lock(&t->wait_lock);
+	slot = t->epoch & 1;
+	/*
+	 * The caller's clears and detaches before the new epoch, which
+	 * rxe_odp_access_begin() reads with acquire: an access that sees
+	 * the new epoch sees them too.
+	 */
+	smp_store_release(&t->epoch, t->epoch + 1);
+	/*
+	 * The new epoch before the read of the slot; pairs with the barrier
+	 * in rxe_odp_access_begin(): either this wait sees an access in the
+	 * old slot, or that access sees the new epoch and begins again.
+	 */
+	smp_mb();
+	wait_var_event(&t->active[slot], !atomic_read(&t->active[slot]));
+	mutex_unlock(&t->wait_lock);
+}
 
 /*
  * Allocates the chunks that cover [@start, @end), so that
@@ -236,7 +262,7 @@ void rxe_odp_table_free_chunks(struct rxe_odp_table *t, struct list_head *list)
 
 	if (list_empty(list))
 		return;
-	synchronize_srcu(&rxe_odp_srcu);
+	rxe_odp_table_sync(t);
 	list_for_each_entry_safe(chunk, tmp, list, free) {
 		kmem_cache_free(rxe_odp_chunk_cache, chunk);
 		atomic_long_dec(&t->nr_chunks);
@@ -254,13 +280,27 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_free_chunks);
  */
 int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a)
 {
-	a->srcu_idx = srcu_read_lock(&rxe_odp_srcu);
-	atomic_inc(&t->active);
-	/*
-	 * Pairs with the barrier in rxe_odp_table_must_wait(): either the
-	 * invalidation sees this access, or this access sees its clear.
-	 */
-	smp_mb__after_atomic();
+	unsigned int epoch;
+
+	for (;;) {
+		epoch = READ_ONCE(t->epoch);
+		a->slot = epoch & 1;
+		atomic_inc(&t->active[a->slot]);
+		/*
+		 * Pairs with the barriers in rxe_odp_table_must_wait() and
+		 * rxe_odp_table_sync(): either the invalidation sees this
+		 * access, or this access sees its clear and its new epoch.
+		 */
+		smp_mb__after_atomic();
+		/*
+		 * Counted in the slot of an epoch that is still current: a
+		 * wait that moved it on meanwhile may have read the slot
+		 * before the increment, and may not wait for this access.
+		 */
+		if (likely(smp_load_acquire(&t->epoch) == epoch))
+			break;
+		rxe_odp_access_end(t, a);
+	}
 	if (unlikely(READ_ONCE(t->dead))) {
 		rxe_odp_access_end(t, a);
 		return -EFAULT;
@@ -272,12 +312,12 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_begin);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a)
 {
 	/*
-	 * The access's loads and stores to its pages before the decrement:
-	 * an invalidation that sees @active drop lets the core free them.
+	 * The access's loads and stores to its pages before the decrement,
+	 * which is fully ordered: an invalidation that sees the slot drain
+	 * lets the core free them.
 	 */
-	smp_mb__before_atomic();
-	atomic_dec(&t->active);
-	srcu_read_unlock(&rxe_odp_srcu, a->srcu_idx);
+	if (atomic_dec_and_test(&t->active[a->slot]))
+		wake_up_var(&t->active[a->slot]);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_end);
 
@@ -301,7 +341,7 @@ bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears)
 	 * ended did so after their last use of a page (rxe_odp_access_end()).
 	 */
 	smp_mb();
-	if (atomic_read(&t->active))
+	if (rxe_odp_table_active(t))
 		return true;
 	t->settled = t->clears;
 	return false;
@@ -309,12 +349,13 @@ bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears)
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_must_wait);
 
 /*
- * Waits for every access that began before the call, and so for every
- * access that may use a page of the first @clears clears. May sleep.
+ * Waits for every access of @t that began before the call, and so for
+ * every access that may use a page of the first @clears clears. May
+ * sleep.
  */
 void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears)
 {
-	synchronize_srcu_expedited(&rxe_odp_srcu);
+	rxe_odp_table_sync(t);
 	spin_lock(&t->lock);
 	if (clears > t->settled)
 		t->settled = clears;

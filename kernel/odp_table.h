@@ -21,9 +21,10 @@
  * Protocol: the data path brackets every use of entries with
  * rxe_odp_access_begin() / rxe_odp_access_end() and never sleeps on a
  * lock or allocates in between. An invalidation clears entries under
- * @lock, then waits for the accesses that started before the clear (an
- * SRCU grace period) unless no access is in flight, or every clear of a
- * present entry so far has been waited out. Finding nothing present is
+ * @lock, then waits for the accesses of this table that started before
+ * the clear, unless no access is in flight, or every clear of a present
+ * entry so far has been waited out. Accesses to other MRs never hold it
+ * up, nor do accesses that begin during the wait. Finding nothing present is
  * not enough: an earlier invalidation may have cleared the range and
  * still be waiting, or may have refused to wait, while an access uses a
  * page of it. Accesses that start after a clear see it and fault.
@@ -34,6 +35,7 @@
 
 #include <linux/hmm.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
 
@@ -60,8 +62,16 @@ struct rxe_odp_table {
 	 * mmu_interval notifier sequence is set and checked under it too.
 	 */
 	spinlock_t	lock;
-	/* accesses between rxe_odp_access_begin() and _end() */
-	atomic_t	active;
+	/*
+	 * Accesses between rxe_odp_access_begin() and _end(), each counted
+	 * in the slot of the @epoch it began in. A wait moves @epoch on and
+	 * waits for the slot it left to drain: accesses that begin meanwhile
+	 * count in the other slot and do not hold it up.
+	 */
+	atomic_t	active[2];
+	unsigned int	epoch;
+	/* serialises the waits, which move @epoch */
+	struct mutex	wait_lock;
 	/* set by MMU_NOTIFY_RELEASE: the mm is gone, no access may proceed */
 	bool		dead;
 	/* present entries, under @lock */
@@ -78,7 +88,8 @@ struct rxe_odp_table {
 };
 
 struct rxe_odp_access {
-	int		srcu_idx;
+	/* the slot of rxe_odp_table.active the access counts in */
+	unsigned int	slot;
 };
 
 void rxe_odp_table_init(struct rxe_odp_table *t);
@@ -102,6 +113,12 @@ int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
 bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears);
 void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears);
+
+/* Whether an access of @t is between rxe_odp_access_begin() and _end(). */
+static inline bool rxe_odp_table_active(struct rxe_odp_table *t)
+{
+	return atomic_read(&t->active[0]) || atomic_read(&t->active[1]);
+}
 
 /**
  * rxe_odp_table_entry() - read the entry of @va without a lock

@@ -9,6 +9,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 
+#include "odp_kunit_wait.h"
 #include "rxe.h"
 
 #define MR_START	0x100000UL
@@ -21,6 +22,10 @@ struct inval_kunit {
 	/* set just before the test ends the access that holds @page */
 	bool access_ended;
 };
+
+static void no_shrink(struct work_struct *work)
+{
+}
 
 static int inval_kunit_init(struct kunit *test)
 {
@@ -41,6 +46,11 @@ static int inval_kunit_init(struct kunit *test)
 	k->odp->start = MR_START;
 	k->odp->end = MR_END;
 	rxe_odp_init_state(k->odp);
+	/*
+	 * No shrinking: its own wait for the accesses would move the epoch
+	 * that odp_kunit_in_wait() watches, and hold up the invalidation's.
+	 */
+	INIT_WORK(&k->odp->shrink_work, no_shrink);
 	test->priv = k;
 	return 0;
 }
@@ -186,16 +196,20 @@ static void expect_invalidation_waits(struct kunit *test,
 				      struct invalidator *inv,
 				      struct rxe_odp_access *a)
 {
-	unsigned long early;
+	struct inval_kunit *k = test->priv;
+	unsigned int epoch = READ_ONCE(k->odp->table.epoch);
+	bool waiting, early;
 
 	wake_up_process(inv->task);
-	/* one that does not wait is done long before this */
-	early = wait_for_completion_timeout(&inv->done, msecs_to_jiffies(300));
+	/* inside its wait: one that did not wait is done long before this */
+	waiting = odp_kunit_in_wait(&k->odp->table, epoch, &inv->done);
+	early = waiting && !odp_kunit_still_waiting(&inv->done, 300);
 	end_access(test, a);
-	if (!early)
-		wait_for_completion(&inv->done);
-	KUNIT_EXPECT_EQ_MSG(test, 0UL, early,
-			    "the invalidation returned with an access in flight");
+	wait_for_completion(&inv->done);
+	KUNIT_EXPECT_TRUE_MSG(test, waiting,
+			      "the invalidation did not wait for the access");
+	KUNIT_EXPECT_FALSE_MSG(test, early,
+			       "the invalidation returned with an access in flight");
 	KUNIT_EXPECT_TRUE(test, inv->ret);
 	KUNIT_EXPECT_TRUE(test, inv->saw_ended);
 }
@@ -281,6 +295,7 @@ static void inval_nonblockable_busy(struct kunit *test)
 
 struct finisher {
 	struct mmu_interval_notifier_finish *finish;
+	struct task_struct *task;
 	struct completion done;
 };
 
@@ -293,48 +308,83 @@ static int finish_thread(void *arg)
 	return 0;
 }
 
+/* Creates the thread of a pass 2 before the access, as prepare_invalidator() */
+static void prepare_finisher(struct kunit *test, struct finisher *f)
+{
+	init_completion(&f->done);
+	f->task = kthread_create(finish_thread, f, "odp_kunit_finish");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->task));
+}
+
+/*
+ * Runs pass 2 @f in its thread: whether it got inside its wait and was
+ * still there 300 ms later, as one that waits for an access in flight.
+ */
+static bool finisher_waits(struct kunit *test, struct finisher *f)
+{
+	struct inval_kunit *k = test->priv;
+	unsigned int epoch = READ_ONCE(k->odp->table.epoch);
+
+	wake_up_process(f->task);
+	return odp_kunit_in_wait(&k->odp->table, epoch, &f->done) &&
+	       odp_kunit_still_waiting(&f->done, 300);
+}
+
 /*
  * Accesses in flight: pass 1 hands over pass 2, embedded in the MR for the
- * first invalidation and allocated for a concurrent second one; pass 2
- * returns only once the access has ended.
+ * first invalidation and allocated for a concurrent second one. Each pass
+ * 2 returns only once the accesses that began before it have ended.
  */
 static void inval_two_pass(struct kunit *test)
 {
 	struct inval_kunit *k = test->priv;
-	struct mmu_interval_notifier_finish *second;
-	struct finisher f;
-	struct rxe_odp_access a;
-	struct task_struct *t;
+	struct rxe_odp_table *t = &k->odp->table;
+	struct finisher first, second;
+	struct rxe_odp_access a, b;
+	bool waited;
 
-	init_completion(&f.done);
+	prepare_finisher(test, &first);
+	prepare_finisher(test, &second);
 	map_first_page(test);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
-	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &f.finish));
-	KUNIT_ASSERT_PTR_EQ(test, &k->odp->finish.base, f.finish);
-
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(t, &a));
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first.finish));
+	KUNIT_EXPECT_PTR_EQ(test, &k->odp->finish.base, first.finish);
 	map_first_page(test);
-	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &second));
-	KUNIT_ASSERT_NOT_NULL(test, second);
-	KUNIT_EXPECT_PTR_NE(test, &k->odp->finish.base, second);
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP,
+				      &second.finish));
+	KUNIT_EXPECT_PTR_NE(test, &k->odp->finish.base, second.finish);
+	if (!first.finish || !second.finish) {
+		rxe_odp_access_end(t, &a);
+		kthread_stop(first.task);
+		kthread_stop(second.task);
+		KUNIT_FAIL(test, "no pass 2 with an access in flight");
+		return;
+	}
 
-	t = kthread_run(finish_thread, &f, "odp_kunit_finish");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	KUNIT_EXPECT_EQ(test, 0UL,
-			wait_for_completion_timeout(&f.done,
-						    msecs_to_jiffies(300)));
-	rxe_odp_access_end(&k->odp->table, &a);
+	/* the allocated one waits for @a, and not for @b, begun meanwhile */
+	waited = finisher_waits(test, &second);
+	KUNIT_EXPECT_EQ(test, 0, rxe_odp_access_begin(t, &b));
+	rxe_odp_access_end(t, &a);
+	KUNIT_EXPECT_TRUE_MSG(test, waited,
+			      "the allocated pass 2 returned with an access in flight");
 	KUNIT_EXPECT_NE(test, 0UL,
-			wait_for_completion_timeout(&f.done,
-						    msecs_to_jiffies(10000)));
-	/* the allocated one is freed by its pass 2 */
-	rxe_odp_mn_ops.invalidate_finish(second);
+			wait_for_completion_timeout(&second.done, 10 * HZ));
+	/* the embedded one waits for @b, which began before it */
+	waited = finisher_waits(test, &first);
+	rxe_odp_access_end(t, &b);
+	KUNIT_EXPECT_TRUE_MSG(test, waited,
+			      "the embedded pass 2 returned with an access in flight");
+	KUNIT_EXPECT_NE(test, 0UL,
+			wait_for_completion_timeout(&first.done, 10 * HZ));
+
 	/* the embedded one is free for the next invalidation */
 	map_first_page(test);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->odp->table, &a));
-	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &f.finish));
-	KUNIT_EXPECT_PTR_EQ(test, &k->odp->finish.base, f.finish);
-	rxe_odp_access_end(&k->odp->table, &a);
-	rxe_odp_mn_ops.invalidate_finish(f.finish);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(t, &a));
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first.finish));
+	KUNIT_EXPECT_PTR_EQ(test, &k->odp->finish.base, first.finish);
+	rxe_odp_access_end(t, &a);
+	if (first.finish)
+		rxe_odp_mn_ops.invalidate_finish(first.finish);
 }
 
 /* MMU_NOTIFY_RELEASE fences the MR: no access begins afterwards. */

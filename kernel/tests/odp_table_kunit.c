@@ -10,6 +10,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 
+#include "odp_kunit_wait.h"
 #include "odp_table.h"
 
 MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
@@ -219,7 +220,7 @@ static bool clear_must_wait(struct rxe_odp_table *t, unsigned long start,
  * An invalidation waits while an access is in flight and a clear of a
  * present entry has not been waited out, whoever did that clear. No
  * assertion inside an access: one that aborts the case would leave the
- * SRCU read section open for good.
+ * access in flight for good.
  */
 static void odp_must_wait(struct kunit *test)
 {
@@ -272,11 +273,12 @@ static void odp_access_dead(struct kunit *test)
 	WRITE_ONCE(k->table.dead, true);
 	KUNIT_EXPECT_EQ(test, -EFAULT, rxe_odp_access_begin(&k->table, &a));
 	/* and the one that failed is not in flight */
-	KUNIT_EXPECT_EQ(test, 0, atomic_read(&k->table.active));
+	KUNIT_EXPECT_FALSE(test, rxe_odp_table_active(&k->table));
 }
 
 struct waiter {
 	struct rxe_odp_table *table;
+	struct task_struct *task;
 	struct completion done;
 };
 
@@ -289,48 +291,98 @@ static int wait_thread(void *arg)
 	return 0;
 }
 
-/* Pass 2 returns only once the access that began before it has ended. */
+/*
+ * Creates the thread of a wait on @w->table. Before the access begins:
+ * an access must not allocate, as reclaim may invalidate and wait for it.
+ */
+static void prepare_waiter(struct kunit *test, struct waiter *w)
+{
+	init_completion(&w->done);
+	w->task = kthread_create(wait_thread, w, "odp_kunit_wait");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(w->task));
+}
+
+/* Starts the waiter; whether it got inside its wait. */
+static bool start_waiter(struct waiter *w)
+{
+	unsigned int epoch = READ_ONCE(w->table->epoch);
+
+	wake_up_process(w->task);
+	return odp_kunit_in_wait(w->table, epoch, &w->done);
+}
+
+/*
+ * Pass 2 returns only once the access that began before it has ended.
+ * The waiter is known to be inside its wait before the first check.
+ */
 static void odp_wait_for_access(struct kunit *test)
 {
 	struct odp_kunit *k = test->priv;
 	struct waiter w = { .table = &k->table };
-	struct task_struct *t;
 	struct rxe_odp_access a;
-	int err;
+	bool waiting, returned;
 
-	init_completion(&w.done);
-	/* created outside the access: an access must not allocate */
-	t = kthread_create(wait_thread, &w, "odp_kunit_wait");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	err = rxe_odp_access_begin(&k->table, &a);
-	wake_up_process(t);
-	KUNIT_ASSERT_EQ(test, 0, err);
-	KUNIT_EXPECT_EQ(test, 0UL,
-			wait_for_completion_timeout(&w.done,
-						    msecs_to_jiffies(300)));
+	prepare_waiter(test, &w);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	waiting = start_waiter(&w);
+	returned = waiting && !odp_kunit_still_waiting(&w.done, 300);
 	rxe_odp_access_end(&k->table, &a);
+	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
+	KUNIT_EXPECT_FALSE_MSG(test, returned,
+			       "the wait returned during the access");
 	KUNIT_EXPECT_NE(test, 0UL,
-			wait_for_completion_timeout(&w.done,
-						    msecs_to_jiffies(10000)));
+			wait_for_completion_timeout(&w.done, 10 * HZ));
 }
 
-/* An access that begins after the wait began does not hold it up. */
+/*
+ * An access that begins after the wait began does not hold it up, even
+ * while the wait still waits for an earlier one.
+ */
 static void odp_wait_ignores_later_access(struct kunit *test)
 {
 	struct odp_kunit *k = test->priv;
 	struct waiter w = { .table = &k->table };
-	struct rxe_odp_access a;
-	struct task_struct *t;
+	struct rxe_odp_access early, late;
+	unsigned long done;
+	bool waiting;
+	int err;
 
-	init_completion(&w.done);
-	t = kthread_run(wait_thread, &w, "odp_kunit_wait");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	msleep(20);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
-	KUNIT_EXPECT_NE(test, 0UL,
-			wait_for_completion_timeout(&w.done,
-						    msecs_to_jiffies(10000)));
-	rxe_odp_access_end(&k->table, &a);
+	prepare_waiter(test, &w);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &early));
+	waiting = start_waiter(&w);
+	err = rxe_odp_access_begin(&k->table, &late);
+	rxe_odp_access_end(&k->table, &early);
+	KUNIT_EXPECT_TRUE(test, waiting);
+	KUNIT_EXPECT_EQ(test, 0, err);
+	done = wait_for_completion_timeout(&w.done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, 0UL, done);
+	if (!err)
+		rxe_odp_access_end(&k->table, &late);
+	if (!done)
+		wait_for_completion(&w.done);
+}
+
+/* An access to another MR's table never holds a wait up. */
+static void odp_wait_other_table(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct rxe_odp_table *other;
+	struct waiter w = { .table = &k->table };
+	struct rxe_odp_access a;
+	unsigned long done;
+
+	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	rxe_odp_table_init(other);
+	prepare_waiter(test, &w);
+	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(other, &a));
+	wake_up_process(w.task);
+	done = wait_for_completion_timeout(&w.done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, 0UL, done);
+	rxe_odp_access_end(other, &a);
+	if (!done)
+		wait_for_completion(&w.done);
+	rxe_odp_table_destroy(other);
 }
 
 static struct kunit_case odp_table_cases[] = {
@@ -343,6 +395,7 @@ static struct kunit_case odp_table_cases[] = {
 	KUNIT_CASE(odp_access_dead),
 	KUNIT_CASE(odp_wait_for_access),
 	KUNIT_CASE(odp_wait_ignores_later_access),
+	KUNIT_CASE(odp_wait_other_table),
 	{}
 };
 
