@@ -83,10 +83,4 @@ int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,
 int rxe_hmm_alloc_ucontext(struct ib_udata *udata);
 extern const struct uapi_definition rxe_hmm_uapi_defs[];
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/* the notifier callbacks, for kernel/tests/odp_kunit.c */
-extern const struct mmu_interval_notifier_ops rxe_odp_mn_ops;
-void rxe_odp_init_state(struct rxe_odp *odp);
-#endif
-
 #endif /* RXE_ODP_H */

@@ -9,8 +9,8 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 
+#include "odp_internal.h"
 #include "odp_kunit_wait.h"
-#include "rxe.h"
 
 #define MR_START	0x100000UL
 #define MR_END		0x200000UL

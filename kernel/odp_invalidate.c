@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * Invalidation of ODP MRs through their mmu_interval_notifier, in two
+ * passes: invalidate_start clears the range, so that no new access uses
+ * it, and hands the wait for accesses already in flight to
+ * invalidate_finish, so that the mm waits for all its notifiers at once.
+ * MMU_NOTIFY_RELEASE fences the MR for good: every later access fails,
+ * so a remote access completes with a remote access error.
+ */
+
+#include <linux/mmu_notifier.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "odp_internal.h"
+
+static bool invalidate_one_pass;
+module_param(invalidate_one_pass, bool, 0644);
+MODULE_PARM_DESC(invalidate_one_pass,
+		 "Debug: wait for an MR's accesses in pass 1 of an invalidation, as a one-pass notifier does (default N)");
+
+/* Pass 2: wait for the accesses that may use a page pass 1 cleared. */
+static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
+{
+	struct rxe_odp_finish *finish =
+		container_of(f, struct rxe_odp_finish, base);
+	struct rxe_odp *odp = finish->odp;
+	u64 t0 = ktime_get_ns();
+
+	rxe_odp_table_wait(&odp->table, finish->clears);
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS, ktime_get_ns() - t0);
+	if (finish == &odp->finish)
+		clear_bit_unlock(0, &odp->finish_busy);
+	else
+		kfree(finish);
+}
+
+/*
+ * Pass 1: clear the range so that no new access uses it; hand the wait
+ * for accesses already in flight to pass 2, so that the mm waits for all
+ * its notifiers at once rather than for each in turn.
+ */
+static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
+				     const struct mmu_notifier_range *range,
+				     unsigned long cur_seq, bool own,
+				     struct mmu_interval_notifier_finish **f)
+{
+	struct mmu_interval_notifier *mni = &odp->notifier;
+	unsigned long start = max(range->start, odp->start);
+	unsigned long end = min(range->end, odp->end);
+	struct rxe_odp_finish *finish;
+	unsigned long cleared;
+	u64 clears;
+	bool wait;
+
+	spin_lock(&odp->table.lock);
+	if (!own)
+		mmu_interval_set_seq(mni, cur_seq);
+	/* the mm is going away: fence the MR for good (seeds/004) */
+	if (range->event == MMU_NOTIFY_RELEASE)
+		WRITE_ONCE(odp->table.dead, true);
+	cleared = rxe_odp_table_clear(&odp->table, start, end);
+	/*
+	 * Not only when this pass cleared something: the core frees the
+	 * range's pages once we return, and an access may still use one
+	 * whose entry an earlier invalidation cleared.
+	 */
+	wait = rxe_odp_table_must_wait(&odp->table, &clears);
+	spin_unlock(&odp->table.lock);
+	if (cleared && rxe_odp_table_has_empty(&odp->table))
+		schedule_work(&odp->shrink_work);
+
+	if (!own) {
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATIONS, 1);
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATED_PAGES, cleared);
+	}
+	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES, -(s64)cleared);
+
+	if (!wait)
+		return true;
+	/* Cannot wait here, and pass 2 runs in this same context. */
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	/* the debug knob: what every notifier did before the two passes */
+	if (READ_ONCE(invalidate_one_pass)) {
+		rxe_odp_table_wait(&odp->table, clears);
+		return true;
+	}
+
+	if (!test_and_set_bit_lock(0, &odp->finish_busy)) {
+		finish = &odp->finish;
+	} else {
+		finish = kmalloc_obj(*finish, GFP_NOWAIT);
+		if (!finish) {
+			/* behave as a one-pass notifier */
+			rxe_odp_table_wait(&odp->table, clears);
+			return true;
+		}
+	}
+	finish->odp = odp;
+	finish->clears = clears;
+	*f = &finish->base;
+	return true;
+}
+
+static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
+				     const struct mmu_notifier_range *range,
+				     unsigned long cur_seq,
+				     struct mmu_interval_notifier_finish **f)
+{
+	struct rxe_odp *odp = container_of(mni, struct rxe_odp, notifier);
+	u64 t0 = ktime_get_ns();
+	bool ret, own;
+
+	/*
+	 * Our own migration, from the task migrating for this MR: its pages
+	 * must still leave the table and accesses to them end first, but
+	 * the fault stores their device pages itself. Its sequence stays:
+	 * no other fault of this MR runs meanwhile (migrate_sem). Another
+	 * MR's migration, a CPU fault or an eviction is foreign.
+	 */
+	own = range->event == MMU_NOTIFY_MIGRATE &&
+	      range->owner == odp->mr->ibmr.device &&
+	      READ_ONCE(odp->migrator) == current;
+	ret = rxe_odp_invalidate_clear(odp, range, cur_seq, own, f);
+	/* the time of the invalidations counted, as ODP_INVALIDATIONS */
+	if (!own)
+		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS,
+			      ktime_get_ns() - t0);
+	return ret;
+}
+
+const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
+	.invalidate_start = rxe_odp_invalidate_start,
+	.invalidate_finish = rxe_odp_invalidate_finish,
+};
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
+
+/*
+ * Frees the chunks of the table that hold no entry: takes them out while
+ * no fault of the MR is between reserving chunks and storing into them,
+ * then waits for the accesses without holding the faults up.
+ */
+void rxe_odp_shrink(struct work_struct *work)
+{
+	struct rxe_odp *odp = container_of(work, struct rxe_odp, shrink_work);
+	LIST_HEAD(list);
+
+	down_write(&odp->migrate_sem);
+	rxe_odp_table_detach_empty(&odp->table, &list);
+	up_write(&odp->migrate_sem);
+	rxe_odp_table_free_chunks(&odp->table, &list);
+}
