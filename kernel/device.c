@@ -188,6 +188,7 @@ int rxe_hmm_init(void)
 		return err;
 	rxe_hmm_debugfs = debugfs_create_dir("rxe_hmm", NULL);
 	rxe_devmem_debugfs_init(rxe_hmm_debugfs);
+	rxe_odp_debugfs_init(rxe_hmm_debugfs);
 	return 0;
 }
 

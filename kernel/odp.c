@@ -15,6 +15,7 @@
  * reports an MR's counters.
  */
 
+#include <linux/debugfs.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -369,6 +370,18 @@ static const struct ib_device_ops rxe_odp_dev_ops = {
 	.advise_mr = rxe_ib_advise_mr,
 	.fill_stat_mr_entry = rxe_odp_fill_stat_mr_entry,
 };
+
+/* The engine's debug knobs (odp_internal.h), under rxe_hmm/ in debugfs. */
+void rxe_odp_debugfs_init(struct dentry *dir)
+{
+	debugfs_create_u32("odp_access_delay_ms", 0644, dir,
+			   &rxe_odp_access_delay_ms);
+	debugfs_create_bool("invalidate_one_pass", 0644, dir,
+			    &rxe_odp_invalidate_one_pass);
+	debugfs_create_bool("migrate_two_step",
+			    RXE_ODP_HAVE_UNIFIED_WALK ?
+			    0644 : 0444, dir, &rxe_odp_migrate_two_step);
+}
 
 void rxe_odp_init_device(struct rxe_dev *rxe)
 {

@@ -15,6 +15,7 @@
 
 #include "odp_table.h"
 
+struct dentry;
 struct rxe_odp;
 
 /* The state of one invalidation between its two passes. */
@@ -59,6 +60,7 @@ struct rxe_odp {
 };
 
 void rxe_odp_init_device(struct rxe_dev *rxe);
+void rxe_odp_debugfs_init(struct dentry *dir);
 int rxe_odp_reg_mr_policy(struct rxe_dev *rxe, int access_flags,
 			  struct ib_udata *udata,
 			  enum rxe_hmm_migrate_policy *policy);

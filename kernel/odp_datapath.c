@@ -15,10 +15,8 @@
 
 #include "odp_internal.h"
 
-static unsigned int odp_access_delay_ms;
-module_param(odp_access_delay_ms, uint, 0644);
-MODULE_PARM_DESC(odp_access_delay_ms,
-		 "Debug: sleep this long inside every ODP access, after its pages were looked up (default 0)");
+/* debugfs rxe_hmm/odp_access_delay_ms, see rxe_odp_debugfs_init() */
+u32 rxe_odp_access_delay_ms;
 
 /*
  * Walks [@va, @va + @len) page by page inside an access, calling @fn with
@@ -71,7 +69,7 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 			 * a test can invalidate it meanwhile and see pass 2
 			 * wait for this access.
 			 */
-			delay_ms = READ_ONCE(odp_access_delay_ms);
+			delay_ms = READ_ONCE(rxe_odp_access_delay_ms);
 			if (unlikely(delay_ms))
 				msleep(delay_ms);
 			offset = offset_in_page(va);

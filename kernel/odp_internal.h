@@ -72,6 +72,24 @@ static inline unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
 	return iova + odp->va_offset;
 }
 
+/*
+ * Debug knobs, in debugfs under rxe_hmm/ by their names without the
+ * prefix (rxe_odp_debugfs_init()): a sleep inside every access, after
+ * its pages were looked up, so that a test can invalidate meanwhile; a
+ * pass 1 that waits for the accesses, as a one-pass notifier would; and
+ * migration in two walks even on a kernel with the mm series.
+ */
+extern u32 rxe_odp_access_delay_ms;
+
+/* Kbuild found the mm series' migrate_hmm_range_setup() */
+#ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
+#define RXE_ODP_HAVE_UNIFIED_WALK	true
+#else
+#define RXE_ODP_HAVE_UNIFIED_WALK	false
+#endif
+extern bool rxe_odp_invalidate_one_pass;
+extern bool rxe_odp_migrate_two_step;
+
 /* odp_fault.c */
 int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		  unsigned int flags);

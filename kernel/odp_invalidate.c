@@ -14,10 +14,8 @@
 
 #include "odp_internal.h"
 
-static bool invalidate_one_pass;
-module_param(invalidate_one_pass, bool, 0644);
-MODULE_PARM_DESC(invalidate_one_pass,
-		 "Debug: wait for an MR's accesses in pass 1 of an invalidation, as a one-pass notifier does (default N)");
+/* debugfs rxe_hmm/invalidate_one_pass, see rxe_odp_debugfs_init() */
+bool rxe_odp_invalidate_one_pass;
 
 /* Pass 2: wait for the accesses that may use a page pass 1 cleared. */
 static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
@@ -82,7 +80,7 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
 	if (!mmu_notifier_range_blockable(range))
 		return false;
 	/* the debug knob: what every notifier did before the two passes */
-	if (READ_ONCE(invalidate_one_pass)) {
+	if (READ_ONCE(rxe_odp_invalidate_one_pass)) {
 		rxe_odp_table_wait(&odp->table, clears);
 		return true;
 	}

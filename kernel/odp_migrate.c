@@ -13,23 +13,16 @@
 
 #include "odp_internal.h"
 
-#ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
-static bool migrate_two_step;
-module_param(migrate_two_step, bool, 0644);
-MODULE_PARM_DESC(migrate_two_step,
-		 "Migrate with hmm_range_fault() then migrate_vma_setup(), not in the fault's own walk (default N)");
-#else
-/* read-only: this kernel has no migrate-on-fault walk */
-static bool migrate_two_step = true;
-module_param(migrate_two_step, bool, 0444);
-MODULE_PARM_DESC(migrate_two_step,
-		 "Always Y: the kernel lacks hmm_range_fault() migrate on fault");
-#endif
+/*
+ * debugfs rxe_hmm/migrate_two_step, see rxe_odp_debugfs_init(): always
+ * set, and read-only, on a kernel without the migrate-on-fault walk.
+ */
+bool rxe_odp_migrate_two_step = !RXE_ODP_HAVE_UNIFIED_WALK;
 
 /* Whether faults migrate in their own walk. */
 bool rxe_odp_migrate_unified(void)
 {
-	return !READ_ONCE(migrate_two_step);
+	return !READ_ONCE(rxe_odp_migrate_two_step);
 }
 
 /* Gives back the device pages of dst[@i, @i + @n) the copy took. */
@@ -157,7 +150,7 @@ static int rxe_odp_collect_unified(struct hmm_range *range,
 	return err;
 }
 #else
-/* Never called: migrate_two_step is always set without the series. */
+/* Never called: two steps are the only way without the series. */
 static int rxe_odp_collect_unified(struct hmm_range *range,
 				   struct migrate_vma *args)
 {

@@ -54,7 +54,8 @@ import lib  # noqa: E402  (tests/guest/lib.py)
 import order  # noqa: E402
 import perftest  # noqa: E402  (tests/guest/perftest.py)
 
-PARAMS = "/sys/module/rxe_hmm/parameters"
+# rxe_hmm's debug knobs
+KNOBS = "/sys/kernel/debug/rxe_hmm"
 KiB, MiB = 1 << 10, 1 << 20
 
 # What each set runs. Iterations are per run of a tool; every run is
@@ -110,8 +111,8 @@ PAIRS = {
 }
 
 
-def write_param(name, value):
-    lib.write_sysfs(os.path.join(PARAMS, name), value)
+def write_knob(name, value):
+    lib.write_sysfs(os.path.join(KNOBS, name), value)
 
 
 def set_policy(pair, policy, sides=("b",)):
@@ -179,7 +180,7 @@ def part_fault(cfg, pairs, repeats, orders):
         if policy:
             set_policy(pairs[pair], policy)
         if two_step and lib.has_unified_walk():
-            write_param("migrate_two_step", two_step)
+            write_knob("migrate_two_step", two_step)
         args = ["fault_migrate_lat"] + (["-P"] if pinned else []) \
             + (["-r"] if op == "read" else []) + (["-t"] if drop == "touch" else []) \
             + [size, iters]
@@ -210,7 +211,7 @@ def part_fault(cfg, pairs, repeats, orders):
     finally:
         # what the module had: later tests in the same guest see its default
         if lib.has_unified_walk():
-            write_param("migrate_two_step", "N")
+            write_knob("migrate_two_step", "N")
         set_policy(pairs["rxe_hmm"], "off")
     return samples
 
@@ -290,16 +291,16 @@ def part_invalidate(cfg, pairs, repeats, orders):
             seq = order.sequence(rec["modes"], rep)
             rec["repeats"].append(seq)
             for delay, nmrs, passes in configs[::1 if seq[0] == "2-pass" else -1]:
-                write_param("odp_access_delay_ms", str(delay))
-                write_param("invalidate_one_pass", "Y" if passes == 1 else "N")
+                write_knob("odp_access_delay_ms", str(delay))
+                write_knob("invalidate_one_pass", "Y" if passes == 1 else "N")
                 out = run_tool(pairs["rxe_hmm"], ["invalidate_lat", nmrs, 64 * 4096,
                                                   cfg["invalidate_iters"]])
                 samples.append(dict(nmrs=nmrs, passes=passes, access_delay_ms=delay,
                                     rep=rep, **out))
             print(f"invalidate: repeat {rep + 1} of {repeats} done", flush=True)
     finally:
-        write_param("odp_access_delay_ms", "0")
-        write_param("invalidate_one_pass", "N")
+        write_knob("odp_access_delay_ms", "0")
+        write_knob("invalidate_one_pass", "N")
     return samples
 
 

@@ -53,9 +53,9 @@ def teardown_net(ns=("a", "b")):
     lib_sh("teardown_net", {"NS_A": ns[0], "NS_B": ns[1]})
 
 
-# rxe_hmm's knob for its migration path; writable only when the kernel has
-# our mm series (the unified walk), else read-only and Y.
-TWO_STEP = "/sys/module/rxe_hmm/parameters/migrate_two_step"
+# rxe_hmm's debug knob for its migration path (debugfs); writable only when
+# the kernel has our mm series (the unified walk), else read-only and Y.
+TWO_STEP = "/sys/kernel/debug/rxe_hmm/migrate_two_step"
 
 
 def write_sysfs(path, value):

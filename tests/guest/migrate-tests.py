@@ -4,8 +4,8 @@ rxe_hmm device in loopback, once per migration path.
 
 "unified" is the one-walk path of our mm series (hmm_range_fault() with
 HMM_PFN_REQ_MIGRATE), "two-step" the fallback (hmm_range_fault(), then
-migrate_vma_setup()); rxe_hmm's migrate_two_step parameter picks one. On a
-kernel without the series the parameter is read-only and Y, and the
+migrate_vma_setup()); rxe_hmm's migrate_two_step debug knob picks one. On
+a kernel without the series the knob is read-only and Y, and the
 unified cases are skipped.
 """
 

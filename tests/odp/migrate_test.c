@@ -8,7 +8,7 @@
  *
  * The runner runs this program once per migration path (the unified
  * walk of our mm series and the two-step fallback, chosen by rxe_hmm's
- * migrate_two_step parameter).
+ * migrate_two_step debug knob).
  *
  * Environment: RXE_HMM_DEV (device), RXE_HMM_GID (its GID index);
  * RXE_HMM_REMOVABLE_DEV, RXE_HMM_REMOVABLE_GID: a device the test that

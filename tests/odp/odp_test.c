@@ -33,8 +33,8 @@
 
 #define MR_PAGES	64
 #define MR_LEN		(MR_PAGES * PAGE)
-#define DELAY_PARAM	"/sys/module/rxe_hmm/parameters/odp_access_delay_ms"
-#define ONE_PASS_PARAM	"/sys/module/rxe_hmm/parameters/invalidate_one_pass"
+#define DELAY_KNOB	"/sys/kernel/debug/rxe_hmm/odp_access_delay_ms"
+#define ONE_PASS_KNOB	"/sys/kernel/debug/rxe_hmm/invalidate_one_pass"
 
 /* The device of $RXE_HMM_DEV and MR_LEN bytes of anonymous memory. */
 static int setup_device_mem(struct rdma *r, uint8_t **mem)
@@ -47,7 +47,7 @@ static int setup_device_mem(struct rdma *r, uint8_t **mem)
 	return *mem ? 0 : -ENOMEM;
 }
 
-static int write_param(const char *path, const char *value)
+static int write_file(const char *path, const char *value)
 {
 	FILE *f = fopen(path, "w");
 
@@ -62,7 +62,7 @@ static int set_delay_ms(unsigned int ms)
 	char value[16];
 
 	snprintf(value, sizeof(value), "%u", ms);
-	return write_param(DELAY_PARAM, value);
+	return write_file(DELAY_KNOB, value);
 }
 
 
@@ -131,7 +131,7 @@ FIXTURE_SETUP(odp)
 FIXTURE_TEARDOWN(odp)
 {
 	set_delay_ms(0);
-	write_param(ONE_PASS_PARAM, "N");
+	write_file(ONE_PASS_KNOB, "N");
 }
 
 /*
@@ -626,7 +626,7 @@ static void invalidation_waits(struct __test_metadata *_metadata,
 	/* fault the page in first, so the read finds it present */
 	ASSERT_EQ(IBV_WC_SUCCESS, rdma_read(&self->r, 0, PAGE, rd.raddr,
 					    rd.rkey));
-	ASSERT_EQ(0, set_delay_ms(1500)) TH_LOG("cannot write %s", DELAY_PARAM);
+	ASSERT_EQ(0, set_delay_ms(1500)) TH_LOG("cannot write %s", DELAY_KNOB);
 	ASSERT_EQ(0, pthread_create(&t, NULL, one_read, &rd));
 	usleep(500 * 1000);
 	t0 = now_ms();
@@ -656,8 +656,8 @@ TEST_F_TIMEOUT(odp, invalidation_waits_for_access, 120)
 /* in pass 1, with the one-pass knob of the invalidation benchmark */
 TEST_F_TIMEOUT(odp, invalidation_waits_for_access_one_pass, 120)
 {
-	ASSERT_EQ(0, write_param(ONE_PASS_PARAM, "Y"))
-		TH_LOG("cannot write %s", ONE_PASS_PARAM);
+	ASSERT_EQ(0, write_file(ONE_PASS_KNOB, "Y"))
+		TH_LOG("cannot write %s", ONE_PASS_KNOB);
 	invalidation_waits(_metadata, self);
 }
 
@@ -783,7 +783,7 @@ TEST_F_TIMEOUT(table, implicit_follows_mappings, 300)
 
 static int cg_write(const char *path, const char *value)
 {
-	return write_param(path, value);
+	return write_file(path, value);
 }
 
 /* The memory charged to the test cgroup now (memory.current); -1. */
