@@ -15,8 +15,9 @@ import runner  # noqa: E402
 
 
 class FakeKmsg:
-    def __init__(self, lines=(), lost=0):
+    def __init__(self, lines=(), lost=0, boot=(), boot_lost=0):
         self.lines, self.lost = list(lines), lost
+        self.boot, self.boot_lost = list(boot), boot_lost
 
     def take(self):
         lines, lost = self.lines, self.lost
@@ -53,6 +54,23 @@ class Protocol(unittest.TestCase):
     def run_one(self, path, kmsg=None, timeout=30):
         return runner.run_one(path, timeout, kmsg or FakeKmsg(), self.splat,
                               self.teardown)
+
+    def test_boot_splat_fails_boot_case(self):
+        line = "BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x10f/0x240"
+        r = runner.boot_case(FakeKmsg(boot=["Calibrating delay loop", line]),
+                             self.splat, "kunit")
+        self.assertEqual(("boot/before-kunit/no-splat", "fail", line),
+                         (r["name"], r["status"], r.get("message")))
+
+    def test_clean_boot_passes(self):
+        r = runner.boot_case(FakeKmsg(boot=["Linux version 7.3.4"]), self.splat,
+                             "kunit")
+        self.assertEqual("pass", r["status"])
+
+    def test_lost_boot_log_fails(self):
+        r = runner.boot_case(FakeKmsg(boot_lost=1), self.splat, "kunit")
+        self.assertEqual("fail", r["status"])
+        self.assertIn("overwritten", r["message"])
 
     def test_exit_0_passes(self):
         r = self.run_one(self.script("ok.sh", "exit 0"))
