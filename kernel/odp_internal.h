@@ -80,6 +80,8 @@ static inline unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)
  * migration in two walks even on a kernel with the mm series.
  */
 extern u32 rxe_odp_access_delay_ms;
+extern bool rxe_odp_invalidate_one_pass;
+extern bool rxe_odp_migrate_two_step;
 
 /* Kbuild found the mm series' migrate_hmm_range_setup() */
 #ifdef RXE_HMM_HAVE_MIGRATE_ON_FAULT
@@ -87,8 +89,6 @@ extern u32 rxe_odp_access_delay_ms;
 #else
 #define RXE_ODP_HAVE_UNIFIED_WALK	false
 #endif
-extern bool rxe_odp_invalidate_one_pass;
-extern bool rxe_odp_migrate_two_step;
 
 /* odp_fault.c */
 int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,

@@ -61,7 +61,9 @@ EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_destroy);
  * epoch on, so that accesses that begin from now on count in the other
  * slot, and waits for the slot it left to drain. A busy MR therefore
  * cannot starve the wait, and accesses to other MRs never delay it.
- * May sleep.
+ * Waits of one table are serialised: a wait behind another may also
+ * wait for accesses that began after its call, before the other's
+ * wait moved the epoch. May sleep.
  */
 static void rxe_odp_table_sync(struct rxe_odp_table *t)
 {
@@ -81,7 +83,9 @@ static void rxe_odp_table_sync(struct rxe_odp_table *t)
 	 * old slot, or that access sees the new epoch and begins again.
 	 */
 	smp_mb();
-	wait_var_event(&t->active[slot], !atomic_read(&t->active[slot]));
+	/* acquire: what the caller does next comes after the accesses */
+	wait_var_event(&t->active[slot],
+		       !atomic_read_acquire(&t->active[slot]));
 	mutex_unlock(&t->wait_lock);
 }
 
@@ -314,10 +318,9 @@ void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a)
 	/*
 	 * The access's loads and stores to its pages before the decrement,
 	 * which is fully ordered: an invalidation that sees the slot drain
-	 * lets the core free them.
+	 * (with acquire, rxe_odp_table_sync()) lets the core free them.
 	 */
-	if (atomic_dec_and_test(&t->active[a->slot]))
-		wake_up_var(&t->active[a->slot]);
+	atomic_dec_and_wake_up(&t->active[a->slot]);
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_end);
 

@@ -24,7 +24,8 @@
  * @lock, then waits for the accesses of this table that started before
  * the clear, unless no access is in flight, or every clear of a present
  * entry so far has been waited out. Accesses to other MRs never hold it
- * up, nor do accesses that begin during the wait. Finding nothing present is
+ * up, nor do accesses that begin once the wait is waiting; the waits of
+ * one MR are serialised. Finding nothing present is
  * not enough: an earlier invalidation may have cleared the range and
  * still be waiting, or may have refused to wait, while an access uses a
  * page of it. Accesses that start after a clear see it and fault.
@@ -114,10 +115,14 @@ void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
 bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears);
 void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears);
 
-/* Whether an access of @t is between rxe_odp_access_begin() and _end(). */
+/*
+ * Whether an access of @t is between rxe_odp_access_begin() and _end();
+ * acquire, as for a drained slot in rxe_odp_table_sync().
+ */
 static inline bool rxe_odp_table_active(struct rxe_odp_table *t)
 {
-	return atomic_read(&t->active[0]) || atomic_read(&t->active[1]);
+	return atomic_read_acquire(&t->active[0]) ||
+	       atomic_read_acquire(&t->active[1]);
 }
 
 /**

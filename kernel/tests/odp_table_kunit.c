@@ -302,6 +302,20 @@ static void prepare_waiter(struct kunit *test, struct waiter *w)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(w->task));
 }
 
+/*
+ * Begins an access once the waiter exists; on failure stops the waiter,
+ * which never ran, so that no thread outlives the case.
+ */
+static bool begin_access(struct kunit *test, struct rxe_odp_table *t,
+			 struct rxe_odp_access *a, struct waiter *w)
+{
+	if (!rxe_odp_access_begin(t, a))
+		return true;
+	kthread_stop(w->task);
+	KUNIT_FAIL(test, "the access did not begin");
+	return false;
+}
+
 /* Starts the waiter; whether it got inside its wait. */
 static bool start_waiter(struct waiter *w)
 {
@@ -320,18 +334,23 @@ static void odp_wait_for_access(struct kunit *test)
 	struct odp_kunit *k = test->priv;
 	struct waiter w = { .table = &k->table };
 	struct rxe_odp_access a;
+	unsigned long done;
 	bool waiting, returned;
 
 	prepare_waiter(test, &w);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &a));
+	if (!begin_access(test, &k->table, &a, &w))
+		return;
 	waiting = start_waiter(&w);
 	returned = waiting && !odp_kunit_still_waiting(&w.done, 300);
 	rxe_odp_access_end(&k->table, &a);
 	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
 	KUNIT_EXPECT_FALSE_MSG(test, returned,
 			       "the wait returned during the access");
-	KUNIT_EXPECT_NE(test, 0UL,
-			wait_for_completion_timeout(&w.done, 10 * HZ));
+	done = wait_for_completion_timeout(&w.done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, 0UL, done);
+	/* the waiter uses the table and @w: it must be gone first */
+	if (!done)
+		wait_for_completion(&w.done);
 }
 
 /*
@@ -348,7 +367,8 @@ static void odp_wait_ignores_later_access(struct kunit *test)
 	int err;
 
 	prepare_waiter(test, &w);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(&k->table, &early));
+	if (!begin_access(test, &k->table, &early, &w))
+		return;
 	waiting = start_waiter(&w);
 	err = rxe_odp_access_begin(&k->table, &late);
 	rxe_odp_access_end(&k->table, &early);
@@ -375,7 +395,10 @@ static void odp_wait_other_table(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, other);
 	rxe_odp_table_init(other);
 	prepare_waiter(test, &w);
-	KUNIT_ASSERT_EQ(test, 0, rxe_odp_access_begin(other, &a));
+	if (!begin_access(test, other, &a, &w)) {
+		rxe_odp_table_destroy(other);
+		return;
+	}
 	wake_up_process(w.task);
 	done = wait_for_completion_timeout(&w.done, 10 * HZ);
 	KUNIT_EXPECT_NE(test, 0UL, done);

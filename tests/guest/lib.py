@@ -59,7 +59,7 @@ TWO_STEP = "/sys/kernel/debug/rxe_hmm/migrate_two_step"
 
 
 def write_sysfs(path, value):
-    """Writes VALUE to the sysfs (or module parameter) file PATH."""
+    """Writes VALUE to the sysfs or debugfs file PATH."""
     with open(path, "w") as f:
         f.write(value)
 
