@@ -6,6 +6,7 @@
  * state: the list of its devices and its debugfs directory.
  */
 
+#include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/mutex.h>
 #include <linux/sizes.h>
@@ -132,14 +133,24 @@ static LIST_HEAD(rxe_hmm_devs);
 static DEFINE_MUTEX(rxe_hmm_devs_lock);
 static struct dentry *rxe_hmm_debugfs;
 
-void rxe_hmm_dev_add(struct rxe_dev *rxe)
+/*
+ * From rxe_add(), before rxe_register_device(). Should rxe_dealloc()
+ * ever run for a device whose add failed, rxe_hmm_dev_del() finds what it
+ * touches set up: the list node and the lock before the allocation.
+ */
+int rxe_hmm_dev_add(struct rxe_dev *rxe)
 {
 	rxe->hmm.policy = READ_ONCE(migrate_policy);
 	rxe->hmm.devmem_size = (u64)READ_ONCE(devmem_size_mb) * SZ_1M;
 	init_rwsem(&rxe->hmm.devmem_sem);
+	INIT_LIST_HEAD(&rxe->hmm.node);
+	rxe->hmm.counters = alloc_percpu(struct rxe_hmm_pcpu_counters);
+	if (!rxe->hmm.counters)
+		return -ENOMEM;
 	mutex_lock(&rxe_hmm_devs_lock);
 	list_add_tail(&rxe->hmm.node, &rxe_hmm_devs);
 	mutex_unlock(&rxe_hmm_devs_lock);
+	return 0;
 }
 
 /*
@@ -153,7 +164,26 @@ void rxe_hmm_dev_del(struct rxe_dev *rxe)
 	mutex_lock(&rxe_hmm_devs_lock);
 	list_del_init(&rxe->hmm.node);
 	mutex_unlock(&rxe_hmm_devs_lock);
+	free_percpu(rxe->hmm.counters);
+	rxe->hmm.counters = NULL;
 }
+
+/*
+ * The sum over the CPUs: exact once nothing counts any more. While a level
+ * moves, a sum may see a page go on one CPU and not its coming on another:
+ * never below zero, then. (Statistics only: on 32-bit a CPU's value may be
+ * read half old, half new; nothing decides on these sums.)
+ */
+s64 rxe_hmm_counter_read(struct rxe_hmm_dev *hmm, enum rxe_hmm_counters idx)
+{
+	s64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(hmm->counters, cpu)->v[idx]);
+	return max_t(s64, sum, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_hmm_counter_read);
 
 /* Serialises the release of a netns's RoCE sockets, see rxe_net_del() */
 DEFINE_MUTEX(rxe_hmm_sock_lock);

@@ -12,9 +12,12 @@
  * migrates what it could reserve and maps the rest in system memory.
  *
  * A device THP is a PMD-sized, PMD-aligned block of device pages, backed
- * by PMD_ORDER contiguous system pages split into order-0 pages: when the
- * core splits the device THP, each piece keeps its own backing pages and
- * frees them alone.
+ * by a system folio of PMD_ORDER. Moving the device THP back to system
+ * memory without a VMA (eviction, resize, removal) hands that folio over
+ * in place of a copy, so it needs no contiguous memory, which may not be
+ * had: migrate_device_pages() cannot split a device THP. When the core
+ * splits the device THP, each piece holds a reference on the backing
+ * folio, which is freed with the last piece.
  */
 
 #include <linux/debugfs.h>
@@ -51,7 +54,7 @@ void rxe_devmem_debugfs_init(struct dentry *dir)
 static void rxe_devmem_count(struct rxe_hmm_devmem *dm,
 			     enum rxe_hmm_counters idx, s64 n)
 {
-	atomic64_add(n, &dm->rxe->hmm.counters[idx]);
+	rxe_hmm_count(&dm->rxe->hmm, idx, n);
 }
 
 static struct rxe_hmm_devmem *page_to_devmem(struct page *page)
@@ -99,20 +102,22 @@ static void rxe_devmem_folio_free(struct folio *folio)
 	struct page *backing = page->zone_device_data;
 	struct rxe_hmm_dpage *d = page_to_dpage(dm, page);
 
-	for (i = 0; backing && i < nr; i++)
-		__free_page(backing + i);
+	/* NULL when the backing folio became the folio it migrated to */
+	if (backing)
+		folio_put(page_folio(backing));
 	page->zone_device_data = NULL;
 
 	spin_lock(&dm->lock);
 	for (i = 0; i < nr; i++)
 		dpage_put_free(dm, d + i);
+	dm->used -= nr;
 	spin_unlock(&dm->lock);
 	rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_USED_PAGES, -(s64)nr);
 }
 
 /*
  * The core split a device THP: each new folio gets its share of the
- * backing pages (already order-0 pages of their own).
+ * backing folio's pages, and a reference on it.
  */
 static void rxe_devmem_folio_split(struct folio *head, struct folio *tail)
 {
@@ -122,21 +127,26 @@ static void rxe_devmem_folio_split(struct folio *head, struct folio *tail)
 		return;
 	tail->pgmap = head->pgmap;
 	tail->page.mapping = head->page.mapping;
-	tail->page.zone_device_data = backing ?
-		backing + (folio_pfn(tail) - folio_pfn(head)) : NULL;
+	tail->page.zone_device_data = NULL;
+	if (backing) {
+		folio_get(page_folio(backing));
+		tail->page.zone_device_data =
+			backing + (folio_pfn(tail) - folio_pfn(head));
+	}
 }
 
 /*
  * Device pages to system pages, for migrate_device_pages(): @src as
  * migrate_device_range() or _pfns() left it. Memory for the copies of
- * single pages cannot be refused, or data would be lost; a device THP
- * whose copy cannot be allocated stays where it is for now (these paths
- * cannot split it).
+ * single pages cannot be refused, or data would be lost. A whole device
+ * THP needs none: its backing folio, which holds its data, goes in its
+ * place, with a reference of its own for migrate_device_finalize() to
+ * drop; rxe_devmem_handed_over() settles the device THP's reference.
  */
 static void rxe_devmem_copy_back(const unsigned long *src, unsigned long *dst,
 				 unsigned long npages)
 {
-	unsigned long i, j, nr;
+	unsigned long i, nr;
 	struct page *spage, *backing;
 	struct folio *folio;
 
@@ -146,16 +156,23 @@ static void rxe_devmem_copy_back(const unsigned long *src, unsigned long *dst,
 		spage = migrate_pfn_to_page(src[i]);
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
+		if (src[i] & MIGRATE_PFN_COMPOUND)
+			nr = folio_nr_pages(page_folio(spage));
+		/*
+		 * A device THP handed over by another eviction and not freed
+		 * yet has no backing: it holds nothing, and stays for its
+		 * free.
+		 */
+		if (!folio_zone_device_data(page_folio(spage)))
+			continue;
 		backing = rxe_devmem_backing(spage);
 		if (src[i] & MIGRATE_PFN_COMPOUND) {
-			nr = folio_nr_pages(page_folio(spage));
-			folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
-					    folio_order(page_folio(spage)));
-			if (!folio)
+			folio = page_folio(backing);
+			/* only a device THP's own backing folio fits */
+			if (WARN_ON_ONCE(folio_nr_pages(folio) != nr))
 				continue;
+			folio_get(folio);
 			folio_lock(folio);
-			for (j = 0; j < nr; j++)
-				copy_highpage(folio_page(folio, j), backing + j);
 			dst[i] = migrate_pfn(folio_pfn(folio)) |
 				 MIGRATE_PFN_COMPOUND;
 		} else {
@@ -165,6 +182,30 @@ static void rxe_devmem_copy_back(const unsigned long *src, unsigned long *dst,
 			copy_highpage(&folio->page, backing);
 			dst[i] = migrate_pfn(folio_pfn(folio));
 		}
+	}
+}
+
+/*
+ * After migrate_device_pages(), before _finalize(): a device THP that
+ * moved to its own backing folio no longer owns that folio, and drops
+ * its reference now (_finalize() holds another until the folio is
+ * mapped). One that did not move keeps it: _finalize() drops only the
+ * reference rxe_devmem_copy_back() took.
+ */
+static void rxe_devmem_handed_over(const unsigned long *src,
+				   const unsigned long *dst,
+				   unsigned long npages)
+{
+	struct page *spage;
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		if (!(dst[i] & MIGRATE_PFN_COMPOUND) ||
+		    !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		spage = migrate_pfn_to_page(src[i]);
+		spage->zone_device_data = NULL;
+		folio_put(page_folio(migrate_pfn_to_page(dst[i])));
 	}
 }
 
@@ -233,6 +274,7 @@ static unsigned long rxe_devmem_evict(struct rxe_hmm_devmem *dm,
 		migrate_device_pfns(src, n);
 		rxe_devmem_copy_back(src, dst, n);
 		migrate_device_pages(src, dst, n);
+		rxe_devmem_handed_over(src, dst, n);
 		moved = rxe_devmem_migrated(src, dst, n);
 		migrate_device_finalize(src, dst, n);
 		rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_EVICTED_PAGES, moved);
@@ -348,6 +390,7 @@ struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
 		r->npages--;
 	else
 		r->has_thp = false;
+	dm->used++;
 	spin_unlock(&dm->lock);
 	clear_bit(0, &d->referenced);
 
@@ -364,7 +407,7 @@ struct page *rxe_devmem_alloc(struct rxe_hmm_devmem *dm,
  * @r: the reservation that holds a whole block
  *
  * Returns the THP's head page, locked, with backing pages the caller
- * fills, or NULL when @r holds no whole block or PMD_ORDER contiguous
+ * fills, or NULL when @r holds no whole block or a folio of PMD_ORDER
  * system pages could not be had: the caller then moves single pages.
  */
 struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
@@ -372,21 +415,27 @@ struct page *rxe_devmem_alloc_thp(struct rxe_hmm_devmem *dm,
 {
 	struct rxe_hmm_dpage *d;
 	struct page *backing, *page;
+	struct folio *folio;
 	unsigned long i;
 
 	if (!r->has_thp || should_fail(&rxe_devmem_fail_thp, 1))
 		return NULL;
-	backing = alloc_pages(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY,
-			      PMD_ORDER);
-	if (!backing)
+	/*
+	 * A folio, as the THP it may end up as (rxe_devmem_copy_back()).
+	 * Not movable: nothing can move it while it backs a device page,
+	 * and on the LRU later compaction moves it wherever it sits.
+	 */
+	folio = folio_alloc(GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY,
+			    PMD_ORDER);
+	if (!folio)
 		return NULL;
-	/* each piece of a split device THP frees its own */
-	split_page(backing, PMD_ORDER);
+	backing = &folio->page;
 
 	spin_lock(&dm->lock);
 	d = list_first_entry(&r->thp, struct rxe_hmm_dpage, node);
 	list_splice_tail_init(&r->thp, &dm->lru);
 	r->has_thp = false;
+	dm->used += RXE_DEVMEM_THP_PAGES;
 	spin_unlock(&dm->lock);
 	for (i = 0; i < RXE_DEVMEM_THP_PAGES; i++)
 		clear_bit(0, &d[i].referenced);
@@ -570,9 +619,18 @@ err_free:
  * pagemap up. Nothing can allocate meanwhile: the caller holds
  * devmem_sem for write.
  */
+static unsigned long rxe_devmem_used(struct rxe_hmm_devmem *dm)
+{
+	unsigned long used;
+
+	spin_lock(&dm->lock);
+	used = dm->used;
+	spin_unlock(&dm->lock);
+	return used;
+}
+
 static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 {
-	atomic64_t *used = &dm->rxe->hmm.counters[RXE_HMM_CNT_DEVMEM_USED_PAGES];
 	unsigned long pfn, n, moved, *src, *dst;
 	unsigned int rounds = 0;
 
@@ -580,7 +638,7 @@ static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 	src = kvmalloc_array(2 * RXE_DEVMEM_BATCH, sizeof(*src),
 			     GFP_KERNEL | __GFP_NOFAIL);
 	dst = src + RXE_DEVMEM_BATCH;
-	while (atomic64_read(used)) {
+	while (rxe_devmem_used(dm)) {
 		for (pfn = dm->pfn_first; pfn < dm->pfn_first + dm->npages;
 		     pfn += n) {
 			n = min(RXE_DEVMEM_BATCH,
@@ -588,13 +646,14 @@ static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 			migrate_device_range(src, pfn, n);
 			rxe_devmem_copy_back(src, dst, n);
 			migrate_device_pages(src, dst, n);
+			rxe_devmem_handed_over(src, dst, n);
 			moved = rxe_devmem_migrated(src, dst, n);
 			migrate_device_finalize(src, dst, n);
 			rxe_devmem_count(dm, RXE_HMM_CNT_DEVMEM_TEARDOWN_PAGES,
 					 moved);
 		}
 		/* a page a CPU fault or the mm holds locked right now */
-		if (atomic64_read(used)) {
+		if (rxe_devmem_used(dm)) {
 			WARN_ONCE(++rounds == 1000,
 				  "rxe_hmm: device pages still in use\n");
 			usleep_range(1000, 2000);

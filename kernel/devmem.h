@@ -49,6 +49,8 @@ struct rxe_hmm_devmem {
 	struct list_head	lru;
 	/* free pages per PMD-sized block: a THP needs a whole free block */
 	unsigned short		*block_free;
+	/* pages allocated and not freed yet */
+	unsigned long		used;
 };
 
 /* Free device pages set aside by one migration before it collects. */

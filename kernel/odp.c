@@ -114,6 +114,9 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 		return -ENOMEM;
 	odp->mr = mr;
 	odp->writable = ib_access_writable(access_flags);
+	odp->implicit = implicit;
+	odp->write_back = implicit &&
+			  (access_flags & IB_ACCESS_FLUSH_PERSISTENT);
 	odp->policy = policy;
 	rxe_odp_init_state(odp);
 	odp->start = ALIGN_DOWN(start, PAGE_SIZE);
@@ -165,6 +168,10 @@ int rxe_odp_check_rereg(struct rxe_mr *mr, int flags, int access)
 		return -EINVAL;
 	if ((flags & IB_MR_REREG_ACCESS) && ib_access_writable(access) &&
 	    !to_odp(mr)->writable)
+		return -EACCES;
+	/* nor whether an implicit MR writes back what it places */
+	if ((flags & IB_MR_REREG_ACCESS) && to_odp(mr)->implicit &&
+	    (access & IB_ACCESS_FLUSH_PERSISTENT) && !to_odp(mr)->write_back)
 		return -EACCES;
 	return 0;
 }

@@ -36,6 +36,13 @@ struct rxe_odp {
 	/* va = iova + va_offset */
 	u64				va_offset;
 	bool				writable;
+	/* registered over the whole address space (start 0, U64_MAX) */
+	bool				implicit;
+	/*
+	 * An implicit MR that allows persistent flushes: its FLUSH sees only
+	 * what it maps, so writes are written back as they are placed.
+	 */
+	bool				write_back;
 	enum rxe_hmm_migrate_policy	policy;
 	/*
 	 * A fault that migrates holds it for write, any other fault for
@@ -73,8 +80,7 @@ int rxe_odp_mr_copy(struct rxe_mr *mr, u64 iova, void *addr, int length,
 		    enum rxe_mr_copy_dir dir);
 enum resp_states rxe_odp_atomic_op(struct rxe_mr *mr, u64 iova, int opcode,
 				   u64 compare, u64 swap_add, u64 *orig_val);
-int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova,
-			    unsigned int length);
+int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova, u64 length);
 enum resp_states rxe_odp_do_atomic_write(struct rxe_mr *mr, u64 iova,
 					 u64 value);
 int rxe_ib_advise_mr(struct ib_pd *pd, enum ib_uverbs_advise_mr_advice advice,

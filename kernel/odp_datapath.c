@@ -81,6 +81,12 @@ static int rxe_odp_walk(struct rxe_odp *odp, unsigned long va, u64 len,
 				page = rxe_devmem_backing(page);
 			kaddr = kmap_local_page(page);
 			fn(kaddr + offset, bytes, arg);
+			/*
+			 * A page may leave the table before a FLUSH comes,
+			 * which then cannot see it: see rxe_odp_flush_pmem_iova().
+			 */
+			if (write && odp->write_back)
+				arch_wb_cache_pmem(kaddr + offset, bytes);
 			kunmap_local(kaddr);
 			/*
 			 * As a CPU store through the PTE would: hmm leaves the
@@ -251,11 +257,75 @@ static void rxe_odp_flush_page(void *kaddr, unsigned int len, void *arg)
 	arch_wb_cache_pmem(kaddr, len);
 }
 
-int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova, unsigned int length)
+/*
+ * The entries of [@va, @end) that are present, written back without a
+ * fault: what an implicit MR holds of a range it covers. One chunk of the
+ * table per access, which bounds the time an invalidation may wait.
+ */
+static int rxe_odp_flush_present(struct rxe_odp *odp, unsigned long va,
+				 unsigned long end)
+{
+	unsigned long index = va >> RXE_ODP_CHUNK_SHIFT;
+	unsigned long last = (end - 1) >> RXE_ODP_CHUNK_SHIFT;
+	struct rxe_odp_access access;
+	struct rxe_odp_chunk *chunk;
+	unsigned long entry, from, to;
+	struct page *page;
+	void *kaddr;
+	int err;
+
+	while (index <= last) {
+		err = rxe_odp_access_begin(&odp->table, &access);
+		if (err)
+			return err;
+		/* a chunk stays allocated while an access may read it */
+		chunk = xa_find(&odp->table.chunks, &index, last, XA_PRESENT);
+		if (!chunk) {
+			rxe_odp_access_end(&odp->table, &access);
+			break;
+		}
+		from = max(va, index << RXE_ODP_CHUNK_SHIFT);
+		to = min(end - 1, (index << RXE_ODP_CHUNK_SHIFT) |
+				  (BIT(RXE_ODP_CHUNK_SHIFT) - 1)) + 1;
+		for (; from < to; from = (from | ~PAGE_MASK) + 1) {
+			entry = READ_ONCE(chunk->pfns[(from >> PAGE_SHIFT) &
+						      (RXE_ODP_CHUNK_PAGES - 1)]);
+			if (!(entry & HMM_PFN_VALID))
+				continue;
+			page = hmm_pfn_to_page(entry);
+			if (is_device_private_page(page))
+				page = rxe_devmem_backing(page);
+			kaddr = kmap_local_page(page);
+			arch_wb_cache_pmem(kaddr + offset_in_page(from),
+					   min(to - from,
+					       PAGE_SIZE - offset_in_page(from)));
+			kunmap_local(kaddr);
+		}
+		rxe_odp_access_end(&odp->table, &access);
+		if (index == last)
+			break;
+		index++;
+		cond_resched();
+	}
+	return 0;
+}
+
+int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova, u64 length)
 {
 	struct rxe_odp *odp = to_odp(mr);
+	unsigned long va = rxe_odp_iova_to_va(odp, iova);
 
+	/*
+	 * An implicit MR covers the address space, most of it unmapped,
+	 * and a FLUSH of the whole MR names all of it: flush what the MR
+	 * maps. A page written through the MR and gone from the table
+	 * since was written back when the write placed its data
+	 * (odp->write_back: a persistent FLUSH needs an MR that allows it).
+	 */
+	if (odp->implicit)
+		return rxe_odp_flush_present(odp, max(va, odp->start),
+					     min_t(u64, va + length - 1,
+						   odp->end - 1) + 1);
 	/* a flush never modifies memory; read access suffices */
-	return rxe_odp_walk(odp, rxe_odp_iova_to_va(odp, iova), length, false,
-			    rxe_odp_flush_page, NULL);
+	return rxe_odp_walk(odp, va, length, false, rxe_odp_flush_page, NULL);
 }

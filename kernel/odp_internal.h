@@ -64,7 +64,7 @@ static inline void rxe_odp_count(struct rxe_odp *odp,
 
 	BUILD_BUG_ON(ARRAY_SIZE(odp->counters) != RXE_HMM_NUM_MR_COUNTERS);
 	atomic64_add(n, &odp->counters[rxe_hmm_odp_index(idx)]);
-	atomic64_add(n, &rxe->hmm.counters[idx]);
+	rxe_hmm_count(&rxe->hmm, idx, n);
 }
 
 static inline unsigned long rxe_odp_iova_to_va(struct rxe_odp *odp, u64 iova)

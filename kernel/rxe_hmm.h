@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/rwsem.h>
 
 /*
@@ -117,8 +118,19 @@ enum rxe_hmm_migrate_policy {
 
 struct rxe_hmm_devmem;
 
+/*
+ * The device's counters, one set per CPU, summed when read
+ * (rxe_hmm_counter_read()): every fault, invalidation and device page
+ * counts here, and one shared cache line for all of them would bounce
+ * between the CPUs that serve different MRs. A level (mapped pages, used
+ * device pages) is the sum of what each CPU added and took away.
+ */
+struct rxe_hmm_pcpu_counters {
+	s64			v[RXE_HMM_NUM_COUNTERS];
+};
+
 struct rxe_hmm_dev {
-	atomic64_t		counters[RXE_HMM_NUM_COUNTERS];
+	struct rxe_hmm_pcpu_counters __percpu *counters;
 	/* the default of the MRs registered from now on */
 	enum rxe_hmm_migrate_policy policy;
 	/*
@@ -142,8 +154,16 @@ struct rxe_dev;
 
 int rxe_hmm_init(void);
 void rxe_hmm_exit(void);
-void rxe_hmm_dev_add(struct rxe_dev *rxe);
+int rxe_hmm_dev_add(struct rxe_dev *rxe);
 void rxe_hmm_dev_del(struct rxe_dev *rxe);
+
+static inline void rxe_hmm_count(struct rxe_hmm_dev *hmm,
+				 enum rxe_hmm_counters idx, s64 n)
+{
+	this_cpu_add(hmm->counters->v[idx], n);
+}
+
+s64 rxe_hmm_counter_read(struct rxe_hmm_dev *hmm, enum rxe_hmm_counters idx);
 
 struct net;
 extern struct mutex rxe_hmm_sock_lock;

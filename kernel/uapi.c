@@ -48,6 +48,14 @@ static void rxe_hmm_read_counters(const atomic64_t *from, __u64 *to,
 		to[i] = atomic64_read(&from[i]);
 }
 
+static void rxe_hmm_read_dev_counters(struct rxe_hmm_dev *hmm, __u64 *to)
+{
+	unsigned int i;
+
+	for (i = 0; i < RXE_HMM_NUM_COUNTERS; i++)
+		to[i] = rxe_hmm_counter_read(hmm, i);
+}
+
 static int
 UVERBS_HANDLER(RXE_HMM_METHOD_QUERY_COUNTERS)(struct uverbs_attr_bundle *attrs)
 {
@@ -60,8 +68,7 @@ UVERBS_HANDLER(RXE_HMM_METHOD_QUERY_COUNTERS)(struct uverbs_attr_bundle *attrs)
 	if (IS_ERR(uctx))
 		return PTR_ERR(uctx);
 	rxe = to_rdev(uctx->device);
-	rxe_hmm_read_counters(rxe->hmm.counters, (__u64 *)&resp,
-			      RXE_HMM_NUM_COUNTERS);
+	rxe_hmm_read_dev_counters(&rxe->hmm, (__u64 *)&resp);
 	return uverbs_copy_to_struct_or_zero(attrs,
 					     RXE_HMM_ATTR_QUERY_COUNTERS_RESP,
 					     &resp, sizeof(resp));

@@ -41,6 +41,8 @@ static int inval_kunit_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, k->rxe);
 	KUNIT_ASSERT_NOT_NULL(test, k->odp);
 	KUNIT_ASSERT_NOT_NULL(test, k->page);
+	k->rxe->hmm.counters = alloc_percpu(struct rxe_hmm_pcpu_counters);
+	KUNIT_ASSERT_FALSE(test, !k->rxe->hmm.counters);
 	mr->ibmr.device = &k->rxe->ib_dev;
 	mr->odp = k->odp;
 	k->odp->mr = mr;
@@ -63,6 +65,7 @@ static void inval_kunit_exit(struct kunit *test)
 	cancel_work_sync(&k->odp->shrink_work);
 	rxe_odp_table_destroy(&k->odp->table);
 	__free_page(k->page);
+	free_percpu(k->rxe->hmm.counters);
 }
 
 /* Makes the MR's first page present, as a fault would. */
@@ -102,7 +105,7 @@ static bool start(struct inval_kunit *k, bool blockable,
 
 static s64 dev_counter(struct inval_kunit *k, enum rxe_hmm_counters idx)
 {
-	return atomic64_read(&k->rxe->hmm.counters[idx]);
+	return rxe_hmm_counter_read(&k->rxe->hmm, idx);
 }
 
 /* Nothing in flight: one pass does it all. */

@@ -78,12 +78,14 @@ static long long used_settles(long long want)
 #define FAIL_THP	"fail_alloc_thp"
 #define FAIL_PAGE	"fail_alloc_page"
 
+/* Writes @value to @file of @attr, a fault attribute: rxe_hmm's or a path. */
 static int fail_write(const char *attr, const char *file, long value)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/rxe_hmm/%s/%s", attr,
+	snprintf(path, sizeof(path), "%s%s/%s",
+		 attr[0] == '/' ? "" : "/sys/kernel/debug/rxe_hmm/", attr,
 		 file);
 	f = fopen(path, "w");
 	if (!f)
@@ -116,8 +118,8 @@ static long fail_left(const char *attr)
 	long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/rxe_hmm/%s/times",
-		 attr);
+	snprintf(path, sizeof(path), "%s%s/times",
+		 attr[0] == '/' ? "" : "/sys/kernel/debug/rxe_hmm/", attr);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -125,6 +127,30 @@ static long fail_left(const char *attr)
 		v = -EINVAL;
 	fclose(f);
 	return v;
+}
+
+/*
+ * The kernel's page allocator (CONFIG_FAIL_PAGE_ALLOC), for the calling
+ * thread only: allocations of a THP's order and more fail, sleeping and
+ * highmem ones too (GFP_HIGHUSER is both).
+ */
+#define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc"
+#define THP_ORDER	9
+
+static int fail_thp_allocs(long times)
+{
+	return fail_write(FAIL_PAGE_ALLOC, "task-filter", 1) ?:
+	       fail_write(FAIL_PAGE_ALLOC, "min-order", THP_ORDER) ?:
+	       fail_write(FAIL_PAGE_ALLOC, "ignore-gfp-wait", 0) ?:
+	       fail_write(FAIL_PAGE_ALLOC, "ignore-gfp-highmem", 0) ?:
+	       fail_write("/proc/thread-self", "make-it-fail", 1) ?:
+	       fail_arm(FAIL_PAGE_ALLOC, 0, times);
+}
+
+static void fail_thp_allocs_stop(void)
+{
+	fail_write("/proc/thread-self", "make-it-fail", 0);
+	fail_disarm(FAIL_PAGE_ALLOC);
 }
 
 FIXTURE(migrate)
@@ -159,6 +185,7 @@ FIXTURE_TEARDOWN(migrate)
 	dev_attr_write("devmem_size_mb", "256");
 	fail_disarm(FAIL_THP);
 	fail_disarm(FAIL_PAGE);
+	fail_thp_allocs_stop();
 }
 
 static int write_mem(struct rdma *r, uint8_t *mem, size_t len, uint32_t rkey)
@@ -808,6 +835,50 @@ TEST_F_TIMEOUT(migrate, thp_evict_and_teardown, 300)
 		ASSERT_EQ(0, ibv_dereg_mr(mr[i]));
 		ASSERT_EQ(0, munmap(raw[i], 2 * THP_SIZE));
 	}
+}
+
+/*
+ * A device THP goes back on a resize while no THP can be allocated
+ * (fail_page_alloc, for this thread, which writes the size): it moves
+ * onto its own backing folio, so the resize tries no allocation of that
+ * order, completes, and every byte survives. (It was left in place and
+ * the resize retried, warning after 1000 rounds, until the injected
+ * failures ran out.)
+ */
+TEST_F_TIMEOUT(migrate, thp_teardown_without_thp_memory, 300)
+{
+	const long fails = 5000;
+	long long thps = counter("odp_migrated_thps");
+	long long torn = counter("devmem_teardown_pages");
+	struct ibv_mr *mr;
+	uint8_t *thp;
+	void *raw;
+	long left;
+	int err;
+
+	thp = map_thp(&raw);
+	ASSERT_NE(NULL, thp);
+	mr = ibv_reg_mr(self->r.v.pd, thp, THP_SIZE, ODP_RW);
+	ASSERT_NE(NULL, mr);
+	fill(self->r.buf, THP_SIZE, 26);
+	ASSERT_EQ(IBV_WC_SUCCESS, write_mem(&self->r, thp, THP_SIZE,
+					    mr->rkey));
+	ASSERT_EQ(1, counter("odp_migrated_thps") - thps);
+	ASSERT_EQ(THP_SIZE / PAGE, used());
+
+	if (fail_thp_allocs(fails))
+		SKIP(return, "no fail_page_alloc (CONFIG_FAIL_PAGE_ALLOC)");
+	err = dev_attr_write("devmem_size_mb", "128");
+	left = fail_left(FAIL_PAGE_ALLOC);
+	fail_thp_allocs_stop();
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(fails, left) TH_LOG("THP allocations failed: %ld",
+				      fails - left);
+	EXPECT_EQ(THP_SIZE / PAGE, counter("devmem_teardown_pages") - torn);
+	EXPECT_EQ(0, used());
+	ASSERT_EQ(0, memcmp(thp, self->r.buf, THP_SIZE));
+	ASSERT_EQ(0, ibv_dereg_mr(mr));
+	ASSERT_EQ(0, munmap(raw, 2 * THP_SIZE));
 }
 
 /*

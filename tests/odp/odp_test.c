@@ -975,6 +975,112 @@ TEST(flush_long_unaligned)
 	EXPECT_EQ(0x3c, mem[flush_len]);
 }
 
+/* Posts a FLUSH of @level to @mr on @qpx; the completion's status. */
+static int flush_mr(struct rdma *r, struct ibv_qp_ex *qpx, struct ibv_mr *mr,
+		    uint64_t addr, size_t len, uint8_t level)
+{
+	struct ibv_wc wc;
+
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_flush(qpx, mr->rkey, addr, len, IBV_FLUSH_PERSISTENT, level);
+	if (ibv_wr_complete(qpx))
+		return -1;
+	return wait_wc(&r->v, &wc);
+}
+
+/* FLUSH at MR level. */
+FIXTURE(flush)
+{
+};
+
+FIXTURE_SETUP(flush)
+{
+}
+
+FIXTURE_TEARDOWN(flush)
+{
+}
+
+/*
+ * A FLUSH of a whole MR covers all of it, however long: an MR of 4 GiB
+ * and two pages, of which only the first two are mapped, fails at the
+ * hole past them, on rdma_rxe as on rxe_hmm (both fault every page of a
+ * flush). Its length cut to 32 bits was those two pages: the flush
+ * succeeded, having flushed nothing past them (upstream rxe before
+ * "RDMA/rxe: Flush the whole of an MR of 4 GiB and more", and rxe_hmm).
+ */
+TEST_F(flush, whole_mr_past_4g)
+{
+	const size_t len = (4UL << 30) + 2 * PAGE;
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+	struct rdma r;
+	uint8_t *mem;
+
+	ASSERT_EQ(0, rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", PAGE));
+	/* reserve the range, then map its first two pages only */
+	mem = mmap(NULL, len, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, mprotect(mem, 2 * PAGE, PROT_READ | PROT_WRITE));
+	memset(mem, 0x5a, 2 * PAGE);
+	mr = ibv_reg_mr(r.v.pd, mem, len, ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
+	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
+	qpx = rdma_qp_ex(&r, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
+
+	/* the QP and the MR allow the flush: the mapped pages flush */
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  flush_mr(&r, qpx, mr, (uintptr_t)mem, 2 * PAGE,
+			   IBV_FLUSH_RANGE));
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  flush_mr(&r, qpx, mr, 0, 0, IBV_FLUSH_MR));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+	EXPECT_EQ(0, munmap(mem, len));
+}
+
+/*
+ * A FLUSH of an implicit MR, which covers the whole address space, flushes
+ * the pages the MR maps and faults none: at MR level, and for a range
+ * that is only partly mapped. (It faulted from address 0 and failed.)
+ * What reaches the cache's write-back cannot be seen from here: only the
+ * completions and the absence of faults are.
+ */
+TEST_F(flush, implicit_mr)
+{
+	long long faulted;
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr *mr;
+	struct rdma r;
+	uint8_t *mem;
+
+	ASSERT_EQ(0, rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", PAGE));
+	mem = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, mem);
+	mr = ibv_reg_mr(r.v.pd, NULL, SIZE_MAX,
+			ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
+	ASSERT_NE(NULL, mr) TH_LOG("implicit ibv_reg_mr: %s", strerror(errno));
+	fill(r.buf, PAGE, 53);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&r, 0, PAGE, (uintptr_t)mem,
+					     mr->rkey));
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&r, 0, PAGE,
+					     (uintptr_t)mem + 2 * PAGE,
+					     mr->rkey));
+	/* the served QP now serves this one */
+	qpx = rdma_qp_ex(&r, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
+
+	faulted = counter("odp_faulted_pages");
+	ASSERT_LE(0, faulted) TH_LOG("no odp_faulted_pages counter");
+	EXPECT_EQ(IBV_WC_SUCCESS, flush_mr(&r, qpx, mr, 0, 0, IBV_FLUSH_MR));
+	EXPECT_EQ(IBV_WC_SUCCESS,
+		  flush_mr(&r, qpx, mr, (uintptr_t)mem + 100, 4 * PAGE,
+			   IBV_FLUSH_RANGE));
+	EXPECT_EQ(faulted, counter("odp_faulted_pages"));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
 FIXTURE(bad)
 {
 	struct rdma r;
