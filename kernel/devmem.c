@@ -614,11 +614,7 @@ err_free:
 	return ERR_PTR(err);
 }
 
-/*
- * Migrates every allocated page back to system memory, then gives the
- * pagemap up. Nothing can allocate meanwhile: the caller holds
- * devmem_sem for write.
- */
+/* Device pages allocated and not freed yet. */
 static unsigned long rxe_devmem_used(struct rxe_hmm_devmem *dm)
 {
 	unsigned long used;
@@ -629,6 +625,11 @@ static unsigned long rxe_devmem_used(struct rxe_hmm_devmem *dm)
 	return used;
 }
 
+/*
+ * Migrates every allocated page back to system memory, then gives the
+ * pagemap up. Nothing can allocate meanwhile: the caller holds
+ * devmem_sem for write.
+ */
 static void rxe_devmem_destroy(struct rxe_hmm_devmem *dm)
 {
 	unsigned long pfn, n, moved, *src, *dst;

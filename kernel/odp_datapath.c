@@ -288,8 +288,7 @@ static int rxe_odp_flush_present(struct rxe_odp *odp, unsigned long va,
 		to = min(end - 1, (index << RXE_ODP_CHUNK_SHIFT) |
 				  (BIT(RXE_ODP_CHUNK_SHIFT) - 1)) + 1;
 		for (; from < to; from = (from | ~PAGE_MASK) + 1) {
-			entry = READ_ONCE(chunk->pfns[(from >> PAGE_SHIFT) &
-						      (RXE_ODP_CHUNK_PAGES - 1)]);
+			entry = rxe_odp_chunk_entry(chunk, from);
 			if (!(entry & HMM_PFN_VALID))
 				continue;
 			page = hmm_pfn_to_page(entry);

@@ -125,6 +125,14 @@ static inline bool rxe_odp_table_active(struct rxe_odp_table *t)
 	       atomic_read_acquire(&t->active[1]);
 }
 
+/* The entry of @va in @chunk, the chunk that covers @va; without a lock. */
+static inline unsigned long rxe_odp_chunk_entry(struct rxe_odp_chunk *chunk,
+						unsigned long va)
+{
+	return READ_ONCE(chunk->pfns[(va >> PAGE_SHIFT) &
+				     (RXE_ODP_CHUNK_PAGES - 1)]);
+}
+
 /**
  * rxe_odp_table_entry() - read the entry of @va without a lock
  * @t: the table
@@ -140,10 +148,7 @@ static inline unsigned long rxe_odp_table_entry(struct rxe_odp_table *t,
 	struct rxe_odp_chunk *chunk = xa_load(&t->chunks,
 					      va >> RXE_ODP_CHUNK_SHIFT);
 
-	if (!chunk)
-		return 0;
-	return READ_ONCE(chunk->pfns[(va >> PAGE_SHIFT) &
-				     (RXE_ODP_CHUNK_PAGES - 1)]);
+	return chunk ? rxe_odp_chunk_entry(chunk, va) : 0;
 }
 
 /* Whether @entry allows an access, a write when @write. */

@@ -78,15 +78,21 @@ static long long used_settles(long long want)
 #define FAIL_THP	"fail_alloc_thp"
 #define FAIL_PAGE	"fail_alloc_page"
 
-/* Writes @value to @file of @attr, a fault attribute: rxe_hmm's or a path. */
+/* @file of @attr, a fault attribute: rxe_hmm's by name, or a path. */
+static void fail_path(char *path, size_t size, const char *attr,
+		      const char *file)
+{
+	snprintf(path, size, "%s%s/%s",
+		 attr[0] == '/' ? "" : "/sys/kernel/debug/rxe_hmm/", attr,
+		 file);
+}
+
 static int fail_write(const char *attr, const char *file, long value)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s%s/%s",
-		 attr[0] == '/' ? "" : "/sys/kernel/debug/rxe_hmm/", attr,
-		 file);
+	fail_path(path, sizeof(path), attr, file);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
@@ -118,8 +124,7 @@ static long fail_left(const char *attr)
 	long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s%s/times",
-		 attr[0] == '/' ? "" : "/sys/kernel/debug/rxe_hmm/", attr);
+	fail_path(path, sizeof(path), attr, "times");
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;

@@ -936,6 +936,20 @@ TEST_F(odp, counters)
 }
 
 
+/* Posts a FLUSH of @level to @mr on @qpx; the completion's status. */
+static int flush_mr(struct rdma *r, struct ibv_qp_ex *qpx, struct ibv_mr *mr,
+		    uint64_t addr, size_t len, uint8_t level)
+{
+	struct ibv_wc wc;
+
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_flush(qpx, mr->rkey, addr, len, IBV_FLUSH_PERSISTENT, level);
+	if (ibv_wr_complete(qpx))
+		return -1;
+	return wait_wc(&r->v, &wc);
+}
+
 /*
  * A persistent flush (which walks every page of its range) longer than
  * one fault may cover (4 MiB), from an iova that is not page aligned: the
@@ -948,7 +962,6 @@ TEST(flush_long_unaligned)
 	long long faulted;
 	struct ibv_qp_ex *qpx;
 	struct ibv_mr *mr;
-	struct ibv_wc wc;
 	struct rdma r;
 	uint8_t *mem;
 
@@ -963,30 +976,12 @@ TEST(flush_long_unaligned)
 	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
 
 	faulted = counter("odp_faulted_pages");
-	ibv_wr_start(qpx);
-	qpx->wr_flags = IBV_SEND_SIGNALED;
-	ibv_wr_flush(qpx, mr->rkey, (uintptr_t)mem + 100, flush_len,
-		     IBV_FLUSH_PERSISTENT, IBV_FLUSH_RANGE);
-	ASSERT_EQ(0, ibv_wr_complete(qpx));
-	ASSERT_EQ(IBV_WC_SUCCESS, wait_wc(&r.v, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, flush_mr(&r, qpx, mr, (uintptr_t)mem + 100,
+					   flush_len, IBV_FLUSH_RANGE));
 	/* every page of the range was faulted in to be flushed */
 	EXPECT_LE(faulted + (long long)(flush_len / PAGE),
 		  counter("odp_faulted_pages"));
 	EXPECT_EQ(0x3c, mem[flush_len]);
-}
-
-/* Posts a FLUSH of @level to @mr on @qpx; the completion's status. */
-static int flush_mr(struct rdma *r, struct ibv_qp_ex *qpx, struct ibv_mr *mr,
-		    uint64_t addr, size_t len, uint8_t level)
-{
-	struct ibv_wc wc;
-
-	ibv_wr_start(qpx);
-	qpx->wr_flags = IBV_SEND_SIGNALED;
-	ibv_wr_flush(qpx, mr->rkey, addr, len, IBV_FLUSH_PERSISTENT, level);
-	if (ibv_wr_complete(qpx))
-		return -1;
-	return wait_wc(&r->v, &wc);
 }
 
 /* FLUSH at MR level. */
@@ -1024,7 +1019,6 @@ TEST_F(flush, whole_mr_past_4g)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
 	ASSERT_EQ(0, mprotect(mem, 2 * PAGE, PROT_READ | PROT_WRITE));
-	memset(mem, 0x5a, 2 * PAGE);
 	mr = ibv_reg_mr(r.v.pd, mem, len, ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
 	ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr: %s", strerror(errno));
 	qpx = rdma_qp_ex(&r, IBV_QP_EX_WITH_FLUSH);
