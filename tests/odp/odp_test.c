@@ -1075,6 +1075,54 @@ TEST_F(flush, implicit_mr)
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
+/*
+ * ODP MRs of 2 GiB and more register, take a peer's write at their last
+ * page, and prefetch as a whole. Upstream rxe, before "RDMA/rxe: Fault
+ * an ODP range of 2 GiB and more by its full length", passed the length
+ * of both as an int: registration failed with EINVAL (2 GiB, 3 GiB and
+ * a page; not 4 GiB and a page, whose int is one page), and so did the
+ * prefetch. The mapping is reserved, not backed; the prefetch reads
+ * (huge) zero pages only.
+ */
+TEST(odp_mr_past_2g)
+{
+	const size_t lens[] = { 2UL << 30, (3UL << 30) + PAGE,
+				(6UL << 30) + PAGE };
+	struct ibv_sge sge;
+	struct ibv_mr *mr;
+	struct rdma r;
+	uint8_t *mem;
+	size_t i;
+
+	ASSERT_EQ(0, rdma_open(&r, "RXE_HMM_DEV", "RXE_HMM_GID", PAGE));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i];
+
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		ASSERT_NE(MAP_FAILED, mem);
+		mr = ibv_reg_mr(r.v.pd, mem, len, ODP_RW);
+		ASSERT_NE(NULL, mr) TH_LOG("ibv_reg_mr of %zu bytes: %s", len,
+					   strerror(errno));
+		fill(r.buf, PAGE, 61 + i);
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&r, 0, PAGE, (uintptr_t)mem + len - PAGE,
+				     mr->rkey));
+		EXPECT_EQ(0, memcmp(r.buf, mem + len - PAGE, PAGE));
+		if (i == 1) {
+			/* read faults of huge pages: 1536, not 786433 */
+			EXPECT_EQ(0, madvise(mem, len, MADV_HUGEPAGE));
+			sge = (struct ibv_sge){ .addr = (uintptr_t)mem,
+						.length = len, .lkey = mr->lkey };
+			EXPECT_EQ(0, ibv_advise_mr(r.v.pd,
+						   IBV_ADVISE_MR_ADVICE_PREFETCH,
+						   IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1));
+		}
+		EXPECT_EQ(0, ibv_dereg_mr(mr));
+		EXPECT_EQ(0, munmap(mem, len));
+	}
+}
+
 FIXTURE(bad)
 {
 	struct rdma r;
