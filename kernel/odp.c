@@ -35,6 +35,8 @@ MODULE_PARM_DESC(implicit_odp,
 /* The locks, the table and the work of a new MR's state. */
 VISIBLE_IF_KUNIT void rxe_odp_init_state(struct rxe_odp *odp)
 {
+	odp->whole.odp = odp;
+	xa_init(&odp->intervals);
 	init_rwsem(&odp->migrate_sem);
 	INIT_WORK(&odp->shrink_work, rxe_odp_shrink);
 	rxe_odp_table_init(&odp->table);
@@ -123,13 +125,26 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	odp->end = PAGE_ALIGN(end);
 	odp->va_offset = start - iova;
 
-	err = mmu_interval_notifier_insert(&odp->notifier, current->mm,
-					   odp->start, odp->end - odp->start,
-					   &rxe_odp_mn_ops);
+	if (implicit) {
+		/*
+		 * Its notifiers come with its faults, one per region: make
+		 * sure the mm can take them without mmap_write_lock() there.
+		 */
+		err = mmu_notifier_register(NULL, current->mm);
+	} else {
+		odp->whole.start = odp->start;
+		odp->whole.end = odp->end;
+		err = mmu_interval_notifier_insert(&odp->whole.notifier,
+						   current->mm, odp->start,
+						   odp->end - odp->start,
+						   &rxe_odp_mn_ops);
+	}
 	if (err) {
 		kfree(odp);
 		return err;
 	}
+	odp->mm = current->mm;
+	mmgrab(odp->mm);
 	/* faults run in rxe's workers: charge the table to the process */
 	odp->memcg = get_mem_cgroup_from_mm(current->mm);
 
@@ -145,15 +160,26 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 {
 	struct rxe_odp *odp = to_odp(mr);
+	LIST_HEAD(intervals);
 
-	/* waits for an invalidation in progress, both passes */
-	mmu_interval_notifier_remove(&odp->notifier);
+	if (odp->implicit) {
+		/* as shrinking would, which may run meanwhile */
+		down_write(&odp->migrate_sem);
+		rxe_odp_detach_intervals(odp, true, &intervals);
+		up_write(&odp->migrate_sem);
+		rxe_odp_free_intervals(odp, &intervals);
+	} else {
+		/* waits for an invalidation in progress, both passes */
+		mmu_interval_notifier_remove(&odp->whole.notifier);
+	}
 	/* nothing queues it any more: no fault, no invalidation */
 	cancel_work_sync(&odp->shrink_work);
 	rxe_odp_count(odp, RXE_HMM_CNT_ODP_MAPPED_PAGES,
 		      -(s64)odp->table.mapped);
 	rxe_odp_table_destroy(&odp->table);
+	xa_destroy(&odp->intervals);
 	mem_cgroup_put(odp->memcg);
+	mmdrop(odp->mm);
 	mr->odp = NULL;
 	kfree(odp);
 }
@@ -206,6 +232,8 @@ static int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u32 length,
 			return -EINTR;
 		chunk = min(end - va, (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT) -
 				      offset_in_page(va));
+		/* nor across regions: a fault stays under one notifier */
+		chunk = min(chunk, round_up(va + 1, RXE_ODP_REGION_SIZE) - va);
 		err = rxe_odp_fault(odp, va, chunk, flags);
 		va += chunk;
 		cond_resched();
@@ -364,6 +392,14 @@ static int rxe_odp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 	/* a level, not an event count: the memory of the MR's table now */
 	if (rdma_nl_stat_hwcounter_entry(msg, "odp_table_bytes",
 					 rxe_odp_table_bytes(&odp->table)))
+		goto err;
+	/* a level too: the interval notifiers of the MR now */
+	if (rdma_nl_stat_hwcounter_entry(msg, "odp_notifiers",
+					 odp->implicit ?
+					 atomic_read(&odp->nr_intervals) : 1))
+		goto err;
+	if (rdma_nl_stat_hwcounter_entry(msg, "odp_fault_retries",
+					 atomic64_read(&odp->fault_retries)))
 		goto err;
 	nla_nest_end(msg, table);
 	return 0;

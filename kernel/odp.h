@@ -26,8 +26,41 @@ struct rxe_odp_finish {
 	u64					clears;
 };
 
-struct rxe_odp {
+/*
+ * One interval notifier of an MR: the whole of an explicit MR, or one
+ * RXE_ODP_REGION_SHIFT-aligned region of an implicit MR, inserted by the
+ * first fault there and removed once the region maps nothing, as mlx5
+ * does with its implicit children. A notifier over the whole address
+ * space would see every munmap() of the process, and each would make
+ * every fault in flight walk again.
+ */
+struct rxe_odp_interval {
 	struct mmu_interval_notifier	notifier;
+	struct rxe_odp			*odp;
+	/* the user virtual range it covers, [start, end) */
+	unsigned long			start;
+	unsigned long			end;
+	/* on a list of intervals to remove, once out of the MR's xarray */
+	struct list_head		free;
+};
+
+#define RXE_ODP_REGION_SHIFT	30
+#define RXE_ODP_REGION_SIZE	BIT(RXE_ODP_REGION_SHIFT)
+
+struct rxe_odp {
+	/* the notifier of an explicit MR */
+	struct rxe_odp_interval		whole;
+	/*
+	 * An implicit MR's: va >> RXE_ODP_REGION_SHIFT -> interval; changed
+	 * under migrate_sem (a fault inserts under it, for read; removal
+	 * takes it for write), so a fault's interval stays while it runs.
+	 */
+	struct xarray			intervals;
+	atomic_t			nr_intervals;
+	/* the registering process's; grabbed for as long as the MR lives */
+	struct mm_struct		*mm;
+	/* walks a fault had to begin again: an invalidation overlapped it */
+	atomic64_t			fault_retries;
 	struct rxe_odp_table		table;
 	struct rxe_mr			*mr;
 	/* user virtual range [start, end) the MR covers, page aligned */
@@ -62,7 +95,10 @@ struct rxe_odp {
 	atomic64_t			counters[RXE_HMM_NUM_MR_COUNTERS];
 	/* the registering process's, charged for the table */
 	struct mem_cgroup		*memcg;
-	/* frees the table's empty chunks, see rxe_odp_shrink() */
+	/*
+	 * frees the table's empty chunks, and an implicit MR's notifiers of
+	 * regions that map nothing, see rxe_odp_shrink()
+	 */
 	struct work_struct		shrink_work;
 };
 

@@ -113,6 +113,8 @@ static bool rxe_odp_pfns_valid(const unsigned long *pfns, unsigned long npages)
 /* One fault, from rxe_odp_fault_prepare() to its end. */
 struct rxe_odp_fault_state {
 	struct hmm_range		range;
+	/* the notifier whose sequence the fault is under */
+	struct rxe_odp_interval		*iv;
 	struct rxe_odp_migration	m;
 	unsigned int			flags;
 	/* the pages the access needs, [need_start, end) */
@@ -154,7 +156,6 @@ static int rxe_odp_fault_prepare(struct rxe_odp *odp, unsigned long va,
 	if (start < odp->start || f->end > odp->end || start >= f->end)
 		return -EFAULT;
 	f->need_start = start;
-	f->range.notifier = &odp->notifier;
 	f->range.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
 	f->range.dev_private_owner = odp->mr->ibmr.device;
 	f->migrate = f->flags & RXE_ODP_FAULT_MIGRATE;
@@ -190,6 +191,53 @@ static int rxe_odp_fault_prepare(struct rxe_odp *odp, unsigned long va,
 		f->m.args.dst = pfns + 2 * f->max_pages;
 	}
 	return 0;
+}
+
+/*
+ * The notifier a fault at @va is under: an explicit MR's own, or that of
+ * the region of an implicit MR, inserted on its first fault. Under
+ * migrate_sem, which keeps shrinking from removing it; two faults that
+ * insert at once keep the first.
+ */
+static struct rxe_odp_interval *rxe_odp_interval(struct rxe_odp *odp,
+						 unsigned long va)
+{
+	unsigned long index = va >> RXE_ODP_REGION_SHIFT;
+	struct rxe_odp_interval *iv, *old;
+	struct mem_cgroup *old_memcg;
+	int err;
+
+	if (!odp->implicit)
+		return &odp->whole;
+	iv = xa_load(&odp->intervals, index);
+	if (iv)
+		return iv;
+
+	old_memcg = set_active_memcg(odp->memcg);
+	iv = kzalloc_obj(*iv, GFP_KERNEL_ACCOUNT);
+	set_active_memcg(old_memcg);
+	if (!iv)
+		return ERR_PTR(-ENOMEM);
+	iv->odp = odp;
+	iv->start = max(index << RXE_ODP_REGION_SHIFT, odp->start);
+	/* u64: the last region of a 32-bit address space ends at 2^32 */
+	iv->end = min_t(u64, (u64)(index + 1) << RXE_ODP_REGION_SHIFT,
+			odp->end);
+	err = mmu_interval_notifier_insert(&iv->notifier, odp->mm, iv->start,
+					   iv->end - iv->start,
+					   &rxe_odp_mn_ops);
+	if (err) {
+		kfree(iv);
+		return ERR_PTR(err);
+	}
+	atomic_inc(&odp->nr_intervals);
+	old = xa_cmpxchg(&odp->intervals, index, NULL, iv, GFP_KERNEL);
+	if (!old)
+		return iv;
+	mmu_interval_notifier_remove(&iv->notifier);
+	atomic_dec(&odp->nr_intervals);
+	kfree(iv);
+	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
 }
 
 /*
@@ -241,9 +289,10 @@ rxe_odp_fault_range(struct rxe_odp *odp, struct mm_struct *mm,
 
 	/* from the needed pages again: a THP try moved start to the PMD's */
 	range->start = f->need_start;
-	range->end = min(rxe_odp_readahead_end(odp, mm, f->end, f->ra,
-					       f->flags),
-			 range->start + (f->max_pages << PAGE_SHIFT));
+	range->end = min3(rxe_odp_readahead_end(odp, mm, f->end, f->ra,
+						f->flags),
+			  range->start + (f->max_pages << PAGE_SHIFT),
+			  f->iv->end);
 	f->m.thp = false;
 	if (!f->collect)
 		return NULL;
@@ -271,8 +320,8 @@ rxe_odp_fault_range(struct rxe_odp *odp, struct mm_struct *mm,
 static int rxe_odp_fault_walk(struct rxe_odp *odp,
 			      struct rxe_odp_fault_state *f)
 {
-	struct mm_struct *mm = odp->notifier.mm;
 	struct hmm_range *range = &f->range;
+	struct mm_struct *mm = odp->mm;
 	struct vm_area_struct *vma;
 	struct mem_cgroup *old_memcg;
 	int err;
@@ -284,7 +333,7 @@ static int rxe_odp_fault_walk(struct rxe_odp *odp,
 	 */
 	if (f->collect)
 		rxe_devmem_reserve(f->m.dm, &f->m.resv, f->want, f->thp_ok);
-	range->notifier_seq = mmu_interval_read_begin(&odp->notifier);
+	range->notifier_seq = mmu_interval_read_begin(&f->iv->notifier);
 	mmap_read_lock(mm);
 	vma = rxe_odp_fault_range(odp, mm, f);
 	f->migrating = !!vma;
@@ -315,7 +364,7 @@ static int rxe_odp_fault_store(struct rxe_odp *odp,
 	int err = 0;
 
 	spin_lock(&odp->table.lock);
-	if (mmu_interval_read_retry(&odp->notifier, range->notifier_seq))
+	if (mmu_interval_read_retry(&f->iv->notifier, range->notifier_seq))
 		err = -EBUSY;
 	else if (odp->table.dead)
 		err = -EFAULT;
@@ -367,8 +416,8 @@ int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		.m.unified = rxe_odp_migrate_unified(),
 		.flags = flags,
 	};
-	struct mm_struct *mm = odp->notifier.mm;
 	unsigned long timeout, added = 0;
+	struct mm_struct *mm = odp->mm;
 	u64 t0 = ktime_get_ns();
 	int err;
 
@@ -380,14 +429,24 @@ int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		goto out_free;
 	}
 	rxe_odp_fault_lock(odp, &f);
+	f.iv = rxe_odp_interval(odp, va);
+	if (IS_ERR(f.iv)) {
+		err = PTR_ERR(f.iv);
+		goto out_unlock;
+	}
+	/* one fault, one notifier: the rest of the access faults anew */
+	f.end = min(f.end, f.iv->end);
+	f.range.notifier = &f.iv->notifier;
 	f.collect = f.migrate;
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
 		err = rxe_odp_fault_walk(odp, &f);
 		if (!err)
 			err = rxe_odp_fault_store(odp, &f, &added);
-		if (err == -EBUSY && !time_after(jiffies, timeout))
+		if (err == -EBUSY && !time_after(jiffies, timeout)) {
+			atomic64_inc(&odp->fault_retries);
 			continue;
+		}
 		if (err || !rxe_odp_fault_left_holes(&f))
 			break;
 		/*
@@ -404,9 +463,13 @@ int rxe_odp_fault(struct rxe_odp *odp, unsigned long va, u64 len,
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_FAULT_NS,
 			      ktime_get_ns() - t0);
 	}
+out_unlock:
 	rxe_odp_fault_unlock(odp, &f);
-	/* a failed fault, or a walk that found nothing, left a chunk empty */
-	if (rxe_odp_table_has_empty(&odp->table))
+	/*
+	 * A failed fault, or a walk that found nothing, left a chunk empty;
+	 * a failed fault of an implicit MR maybe a notifier of its own.
+	 */
+	if (rxe_odp_table_has_empty(&odp->table) || (err && odp->implicit))
 		schedule_work(&odp->shrink_work);
 	mmput(mm);
 out_free:

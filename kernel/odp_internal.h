@@ -102,6 +102,9 @@ int rxe_odp_migrate(struct rxe_odp *odp, struct hmm_range *range,
 
 /* odp_invalidate.c */
 extern const struct mmu_interval_notifier_ops rxe_odp_mn_ops;
+void rxe_odp_detach_intervals(struct rxe_odp *odp, bool all,
+			      struct list_head *list);
+void rxe_odp_free_intervals(struct rxe_odp *odp, struct list_head *list);
 void rxe_odp_shrink(struct work_struct *work);
 
 #if IS_ENABLED(CONFIG_KUNIT)

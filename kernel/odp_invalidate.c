@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * Invalidation of ODP MRs through their mmu_interval_notifier, in two
+ * Invalidation of ODP MRs through their mmu_interval_notifiers, in two
  * passes: invalidate_start clears the range, so that no new access uses
  * it, and hands the wait for accesses already in flight to
  * invalidate_finish, so that the mm waits for all its notifiers at once.
  * MMU_NOTIFY_RELEASE fences the MR for good: every later access fails,
- * so a remote access completes with a remote access error.
+ * so a remote access completes with a remote access error. An implicit
+ * MR has a notifier per region it maps (struct rxe_odp_interval), which
+ * shrinking removes once the region maps nothing.
  */
 
 #include <linux/mmu_notifier.h>
@@ -38,14 +40,15 @@ static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
  * for accesses already in flight to pass 2, so that the mm waits for all
  * its notifiers at once rather than for each in turn.
  */
-static bool rxe_odp_invalidate_clear(struct rxe_odp *odp,
+static bool rxe_odp_invalidate_clear(struct rxe_odp_interval *iv,
 				     const struct mmu_notifier_range *range,
 				     unsigned long cur_seq, bool own,
 				     struct mmu_interval_notifier_finish **f)
 {
-	struct mmu_interval_notifier *mni = &odp->notifier;
-	unsigned long start = max(range->start, odp->start);
-	unsigned long end = min(range->end, odp->end);
+	struct mmu_interval_notifier *mni = &iv->notifier;
+	unsigned long start = max(range->start, iv->start);
+	unsigned long end = min(range->end, iv->end);
+	struct rxe_odp *odp = iv->odp;
 	struct rxe_odp_finish *finish;
 	unsigned long cleared;
 	u64 clears;
@@ -106,7 +109,9 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 				     unsigned long cur_seq,
 				     struct mmu_interval_notifier_finish **f)
 {
-	struct rxe_odp *odp = container_of(mni, struct rxe_odp, notifier);
+	struct rxe_odp_interval *iv =
+		container_of(mni, struct rxe_odp_interval, notifier);
+	struct rxe_odp *odp = iv->odp;
 	u64 t0 = ktime_get_ns();
 	bool ret, own;
 
@@ -120,7 +125,7 @@ static bool rxe_odp_invalidate_start(struct mmu_interval_notifier *mni,
 	own = range->event == MMU_NOTIFY_MIGRATE &&
 	      range->owner == odp->mr->ibmr.device &&
 	      READ_ONCE(odp->migrator) == current;
-	ret = rxe_odp_invalidate_clear(odp, range, cur_seq, own, f);
+	ret = rxe_odp_invalidate_clear(iv, range, cur_seq, own, f);
 	/* the time of the invalidations counted, as ODP_INVALIDATIONS */
 	if (!own)
 		rxe_odp_count(odp, RXE_HMM_CNT_ODP_INVALIDATE_NS,
@@ -135,17 +140,56 @@ const struct mmu_interval_notifier_ops rxe_odp_mn_ops = {
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_mn_ops);
 
 /*
- * Frees the chunks of the table that hold no entry: takes them out while
+ * Takes the intervals of an implicit MR out of its xarray onto @list:
+ * all of them, or those whose region holds no chunk. Under migrate_sem
+ * for write, so that no fault holds one.
+ */
+void rxe_odp_detach_intervals(struct rxe_odp *odp, bool all,
+			      struct list_head *list)
+{
+	struct rxe_odp_interval *iv;
+	unsigned long index;
+
+	xa_for_each(&odp->intervals, index, iv) {
+		if (!all && rxe_odp_table_has_chunk(&odp->table, iv->start,
+						    iv->end))
+			continue;
+		xa_erase(&odp->intervals, index);
+		list_add(&iv->free, list);
+	}
+}
+
+/* Removes the notifiers of the intervals on @list, and frees them. */
+void rxe_odp_free_intervals(struct rxe_odp *odp, struct list_head *list)
+{
+	struct rxe_odp_interval *iv, *next;
+
+	list_for_each_entry_safe(iv, next, list, free) {
+		/* waits for an invalidation in progress, both passes */
+		mmu_interval_notifier_remove(&iv->notifier);
+		atomic_dec(&odp->nr_intervals);
+		kfree(iv);
+	}
+}
+
+/*
+ * Frees the chunks of the table that hold no entry, and the notifiers of
+ * an implicit MR's regions that then hold no chunk: takes them out while
  * no fault of the MR is between reserving chunks and storing into them,
- * then waits for the accesses without holding the faults up.
+ * then waits for the accesses, and removes the notifiers, without
+ * holding the faults up. A fault meanwhile inserts a notifier anew.
  */
 void rxe_odp_shrink(struct work_struct *work)
 {
 	struct rxe_odp *odp = container_of(work, struct rxe_odp, shrink_work);
+	LIST_HEAD(intervals);
 	LIST_HEAD(list);
 
 	down_write(&odp->migrate_sem);
 	rxe_odp_table_detach_empty(&odp->table, &list);
+	if (odp->implicit)
+		rxe_odp_detach_intervals(odp, false, &intervals);
 	up_write(&odp->migrate_sem);
 	rxe_odp_table_free_chunks(&odp->table, &list);
+	rxe_odp_free_intervals(odp, &intervals);
 }

@@ -225,6 +225,16 @@ bool rxe_odp_table_has_empty(struct rxe_odp_table *t)
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_has_empty);
 
+/* Whether a chunk of [@start, @end) is in the table, empty or not. */
+bool rxe_odp_table_has_chunk(struct rxe_odp_table *t, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long index = start >> RXE_ODP_CHUNK_SHIFT;
+
+	return xa_find(&t->chunks, &index, (end - 1) >> RXE_ODP_CHUNK_SHIFT,
+		       XA_PRESENT);
+}
+
 /**
  * rxe_odp_table_detach_empty() - take the chunks that hold no entry out
  * @t: the table

@@ -104,6 +104,8 @@ unsigned long rxe_odp_table_clear(struct rxe_odp_table *t,
 				  unsigned long start, unsigned long end);
 size_t rxe_odp_table_bytes(struct rxe_odp_table *t);
 bool rxe_odp_table_has_empty(struct rxe_odp_table *t);
+bool rxe_odp_table_has_chunk(struct rxe_odp_table *t, unsigned long start,
+			     unsigned long end);
 unsigned long rxe_odp_table_detach_empty(struct rxe_odp_table *t,
 					 struct list_head *list);
 void rxe_odp_table_free_chunks(struct rxe_odp_table *t, struct list_head *list);

@@ -49,6 +49,8 @@ static int inval_kunit_init(struct kunit *test)
 	k->odp->start = MR_START;
 	k->odp->end = MR_END;
 	rxe_odp_init_state(k->odp);
+	k->odp->whole.start = MR_START;
+	k->odp->whole.end = MR_END;
 	/*
 	 * No shrinking: its own wait for the accesses would move the epoch
 	 * that odp_kunit_in_wait() watches, and hold up the invalidation's.
@@ -99,8 +101,8 @@ static bool start(struct inval_kunit *k, bool blockable,
 	};
 
 	*finish = NULL;
-	return rxe_odp_mn_ops.invalidate_start(&k->odp->notifier, &range, 1,
-					       finish);
+	return rxe_odp_mn_ops.invalidate_start(&k->odp->whole.notifier, &range,
+					       1, finish);
 }
 
 static s64 dev_counter(struct inval_kunit *k, enum rxe_hmm_counters idx)
@@ -122,7 +124,7 @@ static void inval_idle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 1, dev_counter(k, RXE_HMM_CNT_ODP_INVALIDATIONS));
 	KUNIT_EXPECT_EQ(test, 1,
 			dev_counter(k, RXE_HMM_CNT_ODP_INVALIDATED_PAGES));
-	KUNIT_EXPECT_EQ(test, 1UL, k->odp->notifier.invalidate_seq);
+	KUNIT_EXPECT_EQ(test, 1UL, k->odp->whole.notifier.invalidate_seq);
 }
 
 /* Nothing present and nothing in flight: nothing to wait for. */

@@ -683,13 +683,13 @@ static int mr_stats_show_faults(void)
 }
 
 /*
- * The odp_table_bytes of the one ODP MR of $RXE_HMM_DEV in "rdma statistic
+ * Statistic @name of the one ODP MR of $RXE_HMM_DEV in "rdma statistic
  * show mr"; -1 when there is not exactly one.
  */
-static long long mr_table_bytes(void)
+static long long mr_stat(const char *name)
 {
-	char dev[64], line[2048], *p;
-	long long bytes = -1;
+	char dev[64], key[64], line[2048], *p;
+	long long value = -1;
 	int n = 0;
 	FILE *f;
 
@@ -697,15 +697,27 @@ static long long mr_table_bytes(void)
 	if (!f)
 		return -1;
 	snprintf(dev, sizeof(dev), "dev %s ", getenv("RXE_HMM_DEV"));
+	snprintf(key, sizeof(key), " %s ", name);
 	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, " odp_table_bytes ");
+		p = strstr(line, key);
 		if (!strstr(line, dev) || !p)
 			continue;
-		bytes = atoll(p + strlen(" odp_table_bytes "));
+		value = atoll(p + strlen(key));
 		n++;
 	}
 	pclose(f);
-	return n == 1 ? bytes : -1;
+	return n == 1 ? value : -1;
+}
+
+static long long mr_table_bytes(void)
+{
+	return mr_stat("odp_table_bytes");
+}
+
+/* An implicit MR's interval notifiers: one per 1 GiB region it maps. */
+static long long mr_notifiers(void)
+{
+	return mr_stat("odp_notifiers");
 }
 
 /* An implicit MR of its own, whose page table the tests watch. */
@@ -776,6 +788,84 @@ TEST_F_TIMEOUT(table, implicit_follows_mappings, 300)
 	ASSERT_EQ(0, memcmp(mem + 15 * span, self->r.buf, 64));
 	ASSERT_EQ(0, munmap(mem, len));
 	EXPECT_EQ(base, settle(mr_table_bytes, base));
+	/* nor do its notifiers outlive what they covered */
+	EXPECT_EQ(0, settle(mr_notifiers, 0));
+}
+
+#define REGION		(1UL << 30)
+#define CHURN_LEN	(64UL << 10)
+
+static void *churn_mappings(void *arg)
+{
+	atomic_int *stop = arg;
+	uint8_t *p;
+
+	while (!atomic_load(stop)) {
+		p = mmap(NULL, CHURN_LEN, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		memset(p, 1, CHURN_LEN);
+		munmap(p, CHURN_LEN);
+	}
+	return NULL;
+}
+
+/*
+ * Faults of an implicit MR into one 1 GiB region do not walk again for
+ * munmap()s elsewhere in the process: a thread maps, touches and unmaps
+ * memory outside the region in a loop while a peer writes 256 fresh
+ * pages of it, each a fault. With one notifier over the whole address
+ * space, every munmap() anywhere moved its sequence, and faults walked
+ * again whenever one came between their walk and their store. The region's
+ * notifier is the MR's only one, and goes once the region is unmapped.
+ */
+TEST_F_TIMEOUT(table, implicit_fault_beside_churn, 300)
+{
+	const unsigned long stride = 16 * PAGE, writes = 256;
+	long long retries, notifiers;
+	atomic_int stop = 0;
+	uint8_t *res, *mem;
+	unsigned long i;
+	pthread_t t;
+
+	/* a region of its own: reserved whole, so that nothing else lands */
+	res = mmap(NULL, 2 * REGION, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	mem = (uint8_t *)(((uintptr_t)res + REGION - 1) & ~(REGION - 1));
+	ASSERT_EQ(mem, mmap(mem, writes * stride, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	retries = mr_stat("odp_fault_retries");
+	ASSERT_LE(0, retries) TH_LOG("no odp_fault_retries of one ODP MR");
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, churn_mappings, &stop));
+	for (i = 0; i < writes; i++) {
+		fill(self->r.buf, 64, i);
+		ASSERT_EQ(IBV_WC_SUCCESS,
+			  rdma_write(&self->r, 0, 64,
+				     (uintptr_t)mem + i * stride,
+				     self->mr->rkey)) {
+			atomic_store(&stop, 1);
+			pthread_join(t, NULL);
+		}
+		ASSERT_EQ(0, memcmp(mem + i * stride, self->r.buf, 64));
+	}
+	atomic_store(&stop, 1);
+	pthread_join(t, NULL);
+	retries = mr_stat("odp_fault_retries") - retries;
+	notifiers = mr_notifiers();
+	TH_LOG("%lu faults beside the churn walked %lld times again",
+	       writes, retries);
+	/*
+	 * only this region's invalidations can move its sequence, and there
+	 * are none: 0 seen; 19 with one notifier over the address space
+	 */
+	EXPECT_GE(writes / 64, retries);
+	EXPECT_EQ(1, notifiers);
+
+	ASSERT_EQ(0, munmap(res, 2 * REGION));
+	EXPECT_EQ(0, settle(mr_notifiers, 0));
 }
 
 #define CG_ROOT	"/sys/fs/cgroup"
