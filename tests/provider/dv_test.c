@@ -550,6 +550,49 @@ TEST_F(dv, wr_flush_over_4g_refused)
 }
 
 /*
+ * A bind of length 0 unbinds a memory window and needs no MR (librxe read
+ * the lkey of the NULL MR, and crashed); a length without an MR is
+ * refused. Once unbound, the window grants nothing.
+ */
+TEST_F(dv, mw_unbind_without_mr)
+{
+	struct ibv_mw_bind bind = { .send_flags = IBV_SEND_SIGNALED };
+	struct ibv_wc wc;
+	struct ibv_mr *mr;
+	struct ibv_mw *mw;
+
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
+			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			IBV_ACCESS_MW_BIND);
+	ASSERT_NE(NULL, mr);
+	mw = ibv_alloc_mw(self->r.v.pd, IBV_MW_TYPE_1);
+	ASSERT_NE(NULL, mw) TH_LOG("ibv_alloc_mw: %s", strerror(errno));
+	bind.bind_info = (struct ibv_mw_bind_info){
+		.mr = mr, .addr = (uintptr_t)self->mem, .length = MR_LEN,
+		.mw_access_flags = IBV_ACCESS_REMOTE_WRITE,
+	};
+	ASSERT_EQ(0, ibv_bind_mw(self->r.qp[1], mw, &bind));
+	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	fill(self->r.buf, PAGE, 71);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, PAGE,
+					     (uintptr_t)self->mem, mw->rkey));
+	EXPECT_EQ(0, memcmp(self->mem, self->r.buf, PAGE));
+
+	bind.bind_info = (struct ibv_mw_bind_info){ .length = PAGE };
+	EXPECT_EQ(EINVAL, ibv_bind_mw(self->r.qp[1], mw, &bind));
+	bind.bind_info = (struct ibv_mw_bind_info){};
+	ASSERT_EQ(0, ibv_bind_mw(self->r.qp[1], mw, &bind));
+	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, PAGE, (uintptr_t)self->mem,
+			     mw->rkey));
+	EXPECT_EQ(0, ibv_dealloc_mw(mw));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/*
  * librxe offers no parent domains: refused with EOPNOTSUPP, rather than
  * taken with allocators it would never call.
  */
