@@ -3,8 +3,9 @@
  * On-demand paging for rxe_hmm, built directly on hmm_range_fault() and
  * the two-pass mmu_interval_notifier: ODP MRs and their verbs.
  *
- * An ODP MR owns an interval notifier over its user range and a sparse
- * page table (odp_table.h). The data path (odp_datapath.c) looks entries
+ * An ODP MR owns a sparse page table (odp_table.h) and interval
+ * notifiers: one over the user range of an explicit MR, one per 1 GiB
+ * region an implicit MR maps. The data path (odp_datapath.c) looks entries
  * up without a sleeping lock and copies; a missing or read-only entry
  * sends it to rxe_odp_fault() (odp_fault.c), which fills the table from
  * hmm_range_fault() under the notifier sequence, and may migrate the
@@ -37,6 +38,7 @@ VISIBLE_IF_KUNIT void rxe_odp_init_state(struct rxe_odp *odp)
 {
 	odp->whole.odp = odp;
 	xa_init(&odp->intervals);
+	mutex_init(&odp->intervals_lock);
 	init_rwsem(&odp->migrate_sem);
 	INIT_WORK(&odp->shrink_work, rxe_odp_shrink);
 	rxe_odp_table_init(&odp->table);
@@ -126,11 +128,16 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	odp->va_offset = start - iova;
 
 	if (implicit) {
+		err = 0;
 		/*
 		 * Its notifiers come with its faults, one per region: make
 		 * sure the mm can take them without mmap_write_lock() there.
+		 * Only an mm without subscriptions takes mm_take_all_locks();
+		 * acquire pairs with the release that publishes them, as in
+		 * mmu_interval_notifier_insert().
 		 */
-		err = mmu_notifier_register(NULL, current->mm);
+		if (!smp_load_acquire(&current->mm->notifier_subscriptions))
+			err = mmu_notifier_register(NULL, current->mm);
 	} else {
 		odp->whole.start = odp->start;
 		odp->whole.end = odp->end;

@@ -56,6 +56,8 @@ struct rxe_odp {
 	 * takes it for write), so a fault's interval stays while it runs.
 	 */
 	struct xarray			intervals;
+	/* serialises insertion: one of a region's first faults inserts */
+	struct mutex			intervals_lock;
 	atomic_t			nr_intervals;
 	/* the registering process's; grabbed for as long as the MR lives */
 	struct mm_struct		*mm;

@@ -196,48 +196,58 @@ static int rxe_odp_fault_prepare(struct rxe_odp *odp, unsigned long va,
 /*
  * The notifier a fault at @va is under: an explicit MR's own, or that of
  * the region of an implicit MR, inserted on its first fault. Under
- * migrate_sem, which keeps shrinking from removing it; two faults that
- * insert at once keep the first.
+ * migrate_sem, which keeps shrinking from removing it; intervals_lock
+ * makes one of the region's first faults insert it, the others find it.
  */
 static struct rxe_odp_interval *rxe_odp_interval(struct rxe_odp *odp,
 						 unsigned long va)
 {
 	unsigned long index = va >> RXE_ODP_REGION_SHIFT;
-	struct rxe_odp_interval *iv, *old;
+	struct rxe_odp_interval *iv;
 	struct mem_cgroup *old_memcg;
-	int err;
+	int err = -ENOMEM;
 
+	BUILD_BUG_ON(RXE_ODP_REGION_SHIFT < PMD_SHIFT);
 	if (!odp->implicit)
 		return &odp->whole;
 	iv = xa_load(&odp->intervals, index);
 	if (iv)
 		return iv;
 
+	mutex_lock(&odp->intervals_lock);
+	iv = xa_load(&odp->intervals, index);
+	if (iv)
+		goto out_unlock;
 	old_memcg = set_active_memcg(odp->memcg);
 	iv = kzalloc_obj(*iv, GFP_KERNEL_ACCOUNT);
+	/* the slot first, so that storing after the insert cannot fail */
+	if (iv)
+		err = xa_reserve(&odp->intervals, index, GFP_KERNEL_ACCOUNT);
 	set_active_memcg(old_memcg);
-	if (!iv)
-		return ERR_PTR(-ENOMEM);
+	if (err)
+		goto err_free;
 	iv->odp = odp;
 	iv->start = max(index << RXE_ODP_REGION_SHIFT, odp->start);
-	/* u64: the last region of a 32-bit address space ends at 2^32 */
+	/* u64: on 32-bit, the shift of the last region's index overflows */
 	iv->end = min_t(u64, (u64)(index + 1) << RXE_ODP_REGION_SHIFT,
 			odp->end);
 	err = mmu_interval_notifier_insert(&iv->notifier, odp->mm, iv->start,
 					   iv->end - iv->start,
 					   &rxe_odp_mn_ops);
-	if (err) {
-		kfree(iv);
-		return ERR_PTR(err);
-	}
+	if (err)
+		goto err_release;
 	atomic_inc(&odp->nr_intervals);
-	old = xa_cmpxchg(&odp->intervals, index, NULL, iv, GFP_KERNEL);
-	if (!old)
-		return iv;
-	mmu_interval_notifier_remove(&iv->notifier);
-	atomic_dec(&odp->nr_intervals);
+	xa_store(&odp->intervals, index, iv, GFP_KERNEL);
+	goto out_unlock;
+
+err_release:
+	xa_release(&odp->intervals, index);
+err_free:
 	kfree(iv);
-	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+	iv = ERR_PTR(err);
+out_unlock:
+	mutex_unlock(&odp->intervals_lock);
+	return iv;
 }
 
 /*

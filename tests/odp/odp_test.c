@@ -868,6 +868,67 @@ TEST_F_TIMEOUT(table, implicit_fault_beside_churn, 300)
 	EXPECT_EQ(0, settle(mr_notifiers, 0));
 }
 
+/* The MR's invalidation time, which grows with each call of its notifiers. */
+static long long mr_invalidate_ns(void)
+{
+	return mr_stat("odp_invalidate_ns");
+}
+
+/*
+ * An implicit MR has a notifier for each 1 GiB region it faulted in, and
+ * none for the others: its notifiers go 0, 1, 2 as a peer writes into
+ * two regions, stay 2 for a second write into the first, and each goes
+ * with the last mapping of its region. A munmap() in a third region
+ * reaches none of them, so it adds nothing to the MR's invalidation
+ * time; with one notifier over the address space, every munmap() of
+ * the process did.
+ */
+TEST_F_TIMEOUT(table, implicit_notifier_per_region, 300)
+{
+	uint8_t *res, *a, *b, *c;
+	long long ns;
+
+	res = mmap(NULL, 4 * REGION, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	a = (uint8_t *)(((uintptr_t)res + REGION - 1) & ~(REGION - 1));
+	b = a + REGION;
+	c = b + REGION;
+	ASSERT_EQ(a, mmap(a, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(b, mmap(b, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(c, mmap(c, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	memset(c, 1, PAGE);
+	EXPECT_EQ(0, mr_notifiers());
+
+	fill(self->r.buf, 64, 81);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 64, (uintptr_t)a,
+					     self->mr->rkey));
+	EXPECT_EQ(1, mr_notifiers());
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 64, (uintptr_t)b,
+					     self->mr->rkey));
+	EXPECT_EQ(2, mr_notifiers());
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)a + PAGE,
+			     self->mr->rkey));
+	EXPECT_EQ(2, mr_notifiers());
+	EXPECT_EQ(0, memcmp(a + PAGE, self->r.buf, 64));
+	EXPECT_EQ(0, memcmp(b, self->r.buf, 64));
+
+	ns = mr_invalidate_ns();
+	ASSERT_LE(0, ns) TH_LOG("no odp_invalidate_ns of one ODP MR");
+	ASSERT_EQ(0, munmap(c, PAGE));
+	EXPECT_EQ(ns, mr_invalidate_ns());
+
+	ASSERT_EQ(0, munmap(b, PAGE));
+	EXPECT_LT(ns, mr_invalidate_ns());
+	EXPECT_EQ(1, settle(mr_notifiers, 1));
+	ASSERT_EQ(0, munmap(res, 4 * REGION));
+	EXPECT_EQ(0, settle(mr_notifiers, 0));
+}
+
 #define CG_ROOT	"/sys/fs/cgroup"
 #define CG	CG_ROOT "/rxe_hmm_odp_test"
 
