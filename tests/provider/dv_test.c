@@ -550,16 +550,49 @@ TEST_F(dv, wr_flush_over_4g_refused)
 }
 
 /*
- * A bind of length 0 unbinds a memory window and needs no MR (librxe read
- * the lkey of the NULL MR, and crashed); a length without an MR is
- * refused. Once unbound, the window grants nothing.
+ * A bind of length 0 unbinds a type 1 memory window and needs no MR:
+ * librxe read the lkey of the NULL MR and crashed, through ibv_bind_mw()
+ * and ibv_post_send() alike. An address or a length without an MR is
+ * refused with EINVAL (ibv_bind_mw() refuses it itself, ibv_post_send()
+ * leaves it to librxe). Once unbound, the window grants nothing, by its
+ * old rkey or its new one.
  */
-TEST_F(dv, mw_unbind_without_mr)
+static void mw_bind(struct __test_metadata *_metadata, FIXTURE_DATA(dv) *self,
+		    struct ibv_mw *mw, struct ibv_mr *mr)
 {
 	struct ibv_mw_bind bind = { .send_flags = IBV_SEND_SIGNALED };
 	struct ibv_wc wc;
+
+	if (mr)
+		bind.bind_info = (struct ibv_mw_bind_info){
+			.mr = mr, .addr = (uintptr_t)self->mem,
+			.length = MR_LEN,
+			.mw_access_flags = IBV_ACCESS_REMOTE_WRITE,
+		};
+	ASSERT_EQ(0, ibv_bind_mw(self->r.qp[1], mw, &bind));
+	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+}
+
+/* A write through @rkey is refused; the QPs, moved to ERR, reconnected. */
+static void mw_write_refused(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(dv) *self, uint32_t rkey)
+{
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
+		  rdma_write(&self->r, 0, PAGE, (uintptr_t)self->mem, rkey));
+	ASSERT_EQ(0, rdma_reconnect(&self->r));
+}
+
+TEST_F(dv, mw_unbind_without_mr)
+{
+	struct ibv_send_wr wr = { .opcode = IBV_WR_BIND_MW,
+				  .send_flags = IBV_SEND_SIGNALED };
+	struct ibv_mw_bind bind = { .send_flags = IBV_SEND_SIGNALED };
+	struct ibv_send_wr *bad = NULL;
+	struct ibv_wc wc;
 	struct ibv_mr *mr;
 	struct ibv_mw *mw;
+	uint32_t old;
 
 	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
 			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
@@ -567,13 +600,7 @@ TEST_F(dv, mw_unbind_without_mr)
 	ASSERT_NE(NULL, mr);
 	mw = ibv_alloc_mw(self->r.v.pd, IBV_MW_TYPE_1);
 	ASSERT_NE(NULL, mw) TH_LOG("ibv_alloc_mw: %s", strerror(errno));
-	bind.bind_info = (struct ibv_mw_bind_info){
-		.mr = mr, .addr = (uintptr_t)self->mem, .length = MR_LEN,
-		.mw_access_flags = IBV_ACCESS_REMOTE_WRITE,
-	};
-	ASSERT_EQ(0, ibv_bind_mw(self->r.qp[1], mw, &bind));
-	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
-	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	mw_bind(_metadata, self, mw, mr);
 	fill(self->r.buf, PAGE, 71);
 	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, PAGE,
 					     (uintptr_t)self->mem, mw->rkey));
@@ -581,15 +608,64 @@ TEST_F(dv, mw_unbind_without_mr)
 
 	bind.bind_info = (struct ibv_mw_bind_info){ .length = PAGE };
 	EXPECT_EQ(EINVAL, ibv_bind_mw(self->r.qp[1], mw, &bind));
-	bind.bind_info = (struct ibv_mw_bind_info){};
-	ASSERT_EQ(0, ibv_bind_mw(self->r.qp[1], mw, &bind));
+	wr.bind_mw.mw = mw;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw->rkey);
+	wr.bind_mw.bind_info = (struct ibv_mw_bind_info){ .length = PAGE };
+	EXPECT_EQ(EINVAL, post_refused(_metadata, self, &wr));
+	wr.bind_mw.bind_info =
+		(struct ibv_mw_bind_info){ .addr = (uintptr_t)self->mem };
+	EXPECT_EQ(EINVAL, post_refused(_metadata, self, &wr));
+
+	/* unbound by ibv_post_send(), which leaves the rkey to its caller */
+	old = mw->rkey;
+	wr.bind_mw.bind_info = (struct ibv_mw_bind_info){};
+	ASSERT_EQ(0, ibv_post_send(self->r.qp[1], &wr, &bad));
 	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
-	EXPECT_EQ(IBV_WC_SUCCESS, wc.status);
-	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR,
-		  rdma_write(&self->r, 0, PAGE, (uintptr_t)self->mem,
-			     mw->rkey));
+	ASSERT_EQ(IBV_WC_SUCCESS, wc.status);
+	mw->rkey = wr.bind_mw.rkey;
+	mw_write_refused(_metadata, self, old);
+	mw_write_refused(_metadata, self, mw->rkey);
+
+	/* bound again, then unbound by ibv_bind_mw() */
+	mw_bind(_metadata, self, mw, mr);
+	fill(self->r.buf, PAGE, 72);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, PAGE,
+					     (uintptr_t)self->mem, mw->rkey));
+	EXPECT_EQ(0, memcmp(self->mem, self->r.buf, PAGE));
+	old = mw->rkey;
+	mw_bind(_metadata, self, mw, NULL);
+	EXPECT_NE(old, mw->rkey);
+	mw_write_refused(_metadata, self, old);
+	mw_write_refused(_metadata, self, mw->rkey);
 	EXPECT_EQ(0, ibv_dealloc_mw(mw));
 	EXPECT_EQ(0, ibv_dereg_mr(mr));
+}
+
+/*
+ * ibv_wr_bind_mw() binds type 2 windows: without an MR, an address or a
+ * length is refused by ibv_wr_complete() with EINVAL (librxe read the
+ * lkey of the NULL MR, and crashed).
+ */
+TEST_F(dv, wr_bind_mw_without_mr_refused)
+{
+	struct ibv_mw_bind_info info = { .addr = (uintptr_t)self->mem,
+					 .length = PAGE,
+					 .mw_access_flags =
+						IBV_ACCESS_REMOTE_WRITE };
+	struct ibv_qp_ex *qpx;
+	struct ibv_mw *mw;
+
+	mw = ibv_alloc_mw(self->r.v.pd, IBV_MW_TYPE_2);
+	ASSERT_NE(NULL, mw) TH_LOG("ibv_alloc_mw: %s", strerror(errno));
+	qpx = rdma_qp_ex(&self->r, IBV_QP_EX_WITH_BIND_MW);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
+
+	ibv_wr_start(qpx);
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_bind_mw(qpx, mw, ibv_inc_rkey(mw->rkey), &info);
+	EXPECT_EQ(EINVAL, wr_complete_refused(_metadata, self, qpx));
+	EXPECT_EQ(0, ibv_destroy_qp(&qpx->qp_base));
+	EXPECT_EQ(0, ibv_dealloc_mw(mw));
 }
 
 /*
