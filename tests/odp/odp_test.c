@@ -1231,14 +1231,18 @@ TEST_F(flush, implicit_mr)
  * page, and prefetch 2 GiB and more. Upstream rxe, before "RDMA/rxe:
  * Fault an ODP range of 2 GiB and more by its full length", passed both
  * lengths as an int: registration failed with EINVAL (2 GiB, 3 GiB and
- * a page, 6 GiB and a page; not 4 GiB and a page, whose int is one
- * page), and a prefetch of 3 GiB and a page into that last one failed
- * too. Every length is tried, so that a failure names each. The mapping
- * is reserved, not backed; the prefetch reads (huge) zero pages only.
+ * a page, 4 GiB, whose int is 0, 6 GiB and a page; not 4 GiB and a
+ * page, whose int is one page), and a prefetch of 3 GiB and a page into
+ * that one failed too. Every length is tried, so that a failure names
+ * each. (On stock, the write into the MR that registers reads back
+ * wrong as well: that is the in-page offset bug of "RDMA/rxe: Copy to
+ * and from the right bytes of an ODP MR", each packet landing at the
+ * page's start.) The mapping is reserved, not backed; the prefetch
+ * reads (huge) zero pages only.
  */
 TEST(odp_mr_past_2g)
 {
-	const size_t lens[] = { 2UL << 30, (3UL << 30) + PAGE,
+	const size_t lens[] = { 2UL << 30, (3UL << 30) + PAGE, 4UL << 30,
 				(4UL << 30) + PAGE, (6UL << 30) + PAGE };
 	const size_t prefetch_len = (3UL << 30) + PAGE;
 	struct ibv_sge sge;
