@@ -128,16 +128,14 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 	odp->va_offset = start - iova;
 
 	if (implicit) {
-		err = 0;
 		/*
 		 * Its notifiers come with its faults, one per region: make
-		 * sure the mm can take them without mmap_write_lock() there.
-		 * Only an mm without subscriptions takes mm_take_all_locks();
-		 * acquire pairs with the release that publishes them, as in
-		 * mmu_interval_notifier_insert().
+		 * sure the mm can take them without mmap_write_lock() there,
+		 * as mmu_interval_notifier_insert() would. This takes
+		 * mm_take_all_locks() each time (and fails with -EINTR on a
+		 * fatal signal); an implicit registration is rare.
 		 */
-		if (!smp_load_acquire(&current->mm->notifier_subscriptions))
-			err = mmu_notifier_register(NULL, current->mm);
+		err = mmu_notifier_register(NULL, current->mm);
 	} else {
 		odp->whole.start = odp->start;
 		odp->whole.end = odp->end;
@@ -147,6 +145,7 @@ int rxe_odp_mr_init_user(struct rxe_dev *rxe, u64 start, u64 length,
 						   &rxe_odp_mn_ops);
 	}
 	if (err) {
+		mutex_destroy(&odp->intervals_lock);
 		kfree(odp);
 		return err;
 	}
@@ -187,6 +186,7 @@ void rxe_odp_mr_cleanup(struct rxe_mr *mr)
 	xa_destroy(&odp->intervals);
 	mem_cgroup_put(odp->memcg);
 	mmdrop(odp->mm);
+	mutex_destroy(&odp->intervals_lock);
 	mr->odp = NULL;
 	kfree(odp);
 }
@@ -240,7 +240,9 @@ static int rxe_odp_prefetch(struct rxe_mr *mr, u64 iova, u32 length,
 		chunk = min(end - va, (RXE_ODP_MAX_FAULT_PAGES << PAGE_SHIFT) -
 				      offset_in_page(va));
 		/* nor across regions: a fault stays under one notifier */
-		chunk = min(chunk, round_up(va + 1, RXE_ODP_REGION_SIZE) - va);
+		if (odp->implicit)
+			chunk = min(chunk,
+				    round_up(va + 1, RXE_ODP_REGION_SIZE) - va);
 		err = rxe_odp_fault(odp, va, chunk, flags);
 		va += chunk;
 		cond_resched();

@@ -44,6 +44,7 @@ struct rxe_odp_interval {
 	struct list_head		free;
 };
 
+/* a PMD lies within one: PMD_SIZE is at most 512 MiB (arm64, 64K pages) */
 #define RXE_ODP_REGION_SHIFT	30
 #define RXE_ODP_REGION_SIZE	BIT(RXE_ODP_REGION_SHIFT)
 

@@ -321,10 +321,18 @@ int rxe_odp_flush_pmem_iova(struct rxe_mr *mr, u64 iova, u64 length)
 	 * since was written back when the write placed its data
 	 * (odp->write_back: a persistent FLUSH needs an MR that allows it).
 	 */
-	if (odp->implicit)
+	if (odp->implicit) {
+		/*
+		 * With no region mapped, no notifier of the MR sees the
+		 * mm's release, which fences the table: fail here once the
+		 * mm is gone, as every fault does.
+		 */
+		if (!atomic_read(&odp->mm->mm_users))
+			return -EFAULT;
 		return rxe_odp_flush_present(odp, max(va, odp->start),
 					     min_t(u64, va + length - 1,
 						   odp->end - 1) + 1);
+	}
 	/* a flush never modifies memory; read access suffices */
 	return rxe_odp_walk(odp, va, length, false, rxe_odp_flush_page, NULL);
 }

@@ -207,7 +207,6 @@ static struct rxe_odp_interval *rxe_odp_interval(struct rxe_odp *odp,
 	struct mem_cgroup *old_memcg;
 	int err = -ENOMEM;
 
-	BUILD_BUG_ON(RXE_ODP_REGION_SHIFT < PMD_SHIFT);
 	if (!odp->implicit)
 		return &odp->whole;
 	iv = xa_load(&odp->intervals, index);
@@ -412,7 +411,9 @@ static bool rxe_odp_fault_left_holes(struct rxe_odp_fault_state *f)
  * Faults the pages from hmm_range_fault(), plus readahead unless
  * RXE_ODP_FAULT_EXACT or _SNAPSHOT; with RXE_ODP_FAULT_MIGRATE the pages
  * move into device memory on the way. Tries again while invalidations
- * race it, for HMM_RANGE_DEFAULT_TIMEOUT.
+ * race it, for HMM_RANGE_DEFAULT_TIMEOUT. It stops at the end of the
+ * notifier @va is under, the 1 GiB region of an implicit MR: a caller
+ * whose access goes on past it faults there anew.
  *
  * Return: 0, -EFAULT outside the MR or once the mm is gone, -EBUSY when
  * invalidations won every try, or the walk's errno.
@@ -477,7 +478,8 @@ out_unlock:
 	rxe_odp_fault_unlock(odp, &f);
 	/*
 	 * A failed fault, or a walk that found nothing, left a chunk empty;
-	 * a failed fault of an implicit MR maybe a notifier of its own.
+	 * a failed fault of an implicit MR may have left a notifier over a
+	 * region that holds no chunk.
 	 */
 	if (rxe_odp_table_has_empty(&odp->table) || (err && odp->implicit))
 		schedule_work(&odp->shrink_work);

@@ -7,7 +7,8 @@
  * MMU_NOTIFY_RELEASE fences the MR for good: every later access fails,
  * so a remote access completes with a remote access error. An implicit
  * MR has a notifier per region it maps (struct rxe_odp_interval), which
- * shrinking removes once the region maps nothing.
+ * shrinking removes once the region maps nothing; one that maps nothing
+ * sees no release, and its flush checks the mm's users instead.
  */
 
 #include <linux/mmu_notifier.h>

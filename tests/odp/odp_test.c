@@ -868,25 +868,26 @@ TEST_F_TIMEOUT(table, implicit_fault_beside_churn, 300)
 	EXPECT_EQ(0, settle(mr_notifiers, 0));
 }
 
-/* The MR's invalidation time, which grows with each call of its notifiers. */
-static long long mr_invalidate_ns(void)
+/* The calls of the MR's notifiers for invalidations not its own. */
+static long long mr_invalidations(void)
 {
-	return mr_stat("odp_invalidate_ns");
+	return mr_stat("odp_invalidations");
 }
 
 /*
  * An implicit MR has a notifier for each 1 GiB region it faulted in, and
  * none for the others: its notifiers go 0, 1, 2 as a peer writes into
- * two regions, stay 2 for a second write into the first, and each goes
- * with the last mapping of its region. A munmap() in a third region
- * reaches none of them, so it adds nothing to the MR's invalidation
- * time; with one notifier over the address space, every munmap() of
- * the process did.
+ * one region and then across into the next (a fault stops at its
+ * region's end, and the access faults the rest anew), stay 2 for a
+ * second write into the first, and each goes with the last mapping of
+ * its region. A munmap() in a third region reaches none of them, and
+ * one in the second region only its notifier; with one notifier over
+ * the address space, every munmap() of the process reached it.
  */
 TEST_F_TIMEOUT(table, implicit_notifier_per_region, 300)
 {
 	uint8_t *res, *a, *b, *c;
-	long long ns;
+	long long n;
 
 	res = mmap(NULL, 4 * REGION, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -896,8 +897,9 @@ TEST_F_TIMEOUT(table, implicit_notifier_per_region, 300)
 	c = b + REGION;
 	ASSERT_EQ(a, mmap(a, 2 * PAGE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	ASSERT_EQ(b, mmap(b, PAGE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(b - PAGE, mmap(b - PAGE, 2 * PAGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0));
 	ASSERT_EQ(c, mmap(c, PAGE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	memset(c, 1, PAGE);
@@ -907,23 +909,23 @@ TEST_F_TIMEOUT(table, implicit_notifier_per_region, 300)
 	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 64, (uintptr_t)a,
 					     self->mr->rkey));
 	EXPECT_EQ(1, mr_notifiers());
-	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, 64, (uintptr_t)b,
-					     self->mr->rkey));
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  rdma_write(&self->r, 0, 64, (uintptr_t)b - 32,
+			     self->mr->rkey));
 	EXPECT_EQ(2, mr_notifiers());
 	ASSERT_EQ(IBV_WC_SUCCESS,
 		  rdma_write(&self->r, 0, 64, (uintptr_t)a + PAGE,
 			     self->mr->rkey));
 	EXPECT_EQ(2, mr_notifiers());
 	EXPECT_EQ(0, memcmp(a + PAGE, self->r.buf, 64));
-	EXPECT_EQ(0, memcmp(b, self->r.buf, 64));
+	EXPECT_EQ(0, memcmp(b - 32, self->r.buf, 64));
 
-	ns = mr_invalidate_ns();
-	ASSERT_LE(0, ns) TH_LOG("no odp_invalidate_ns of one ODP MR");
+	n = mr_invalidations();
+	ASSERT_LE(0, n) TH_LOG("no odp_invalidations of one ODP MR");
 	ASSERT_EQ(0, munmap(c, PAGE));
-	EXPECT_EQ(ns, mr_invalidate_ns());
-
+	EXPECT_EQ(n, mr_invalidations());
 	ASSERT_EQ(0, munmap(b, PAGE));
-	EXPECT_LT(ns, mr_invalidate_ns());
+	EXPECT_EQ(n + 1, mr_invalidations());
 	EXPECT_EQ(1, settle(mr_notifiers, 1));
 	ASSERT_EQ(0, munmap(res, 4 * REGION));
 	EXPECT_EQ(0, settle(mr_notifiers, 0));
@@ -1622,6 +1624,48 @@ struct owner_info {
 };
 
 /*
+ * Forks the owner of an ODP MR: a process that registers one (an
+ * implicit one that takes persistent flushes, if @implicit), connects a
+ * QP to @peer_qpn, writes its QP, rkey and address to @c2p and exits,
+ * with everything registered, once it reads a byte from @p2c. Returns
+ * its pid in the parent.
+ */
+static pid_t fork_owner(int c2p[2], int p2c[2], uint32_t peer_qpn,
+			bool implicit)
+{
+	struct owner_info info;
+	struct verbs v;
+	struct ibv_qp *qp;
+	struct ibv_mr *mr;
+	uint8_t *mem;
+	char byte;
+	pid_t pid;
+
+	pid = fork();
+	if (pid)
+		return pid;
+	mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
+	if (!mem || verbs_open(&v, getenv("RXE_HMM_DEV"),
+			       atoi(getenv("RXE_HMM_GID"))))
+		_exit(2);
+	qp = verbs_create_qp(&v);
+	if (implicit)
+		mr = ibv_reg_mr(v.pd, NULL, SIZE_MAX,
+				ODP_RW | IBV_ACCESS_FLUSH_PERSISTENT);
+	else
+		mr = ibv_reg_mr(v.pd, mem, MR_LEN, ODP_RW);
+	if (!qp || !mr)
+		_exit(3);
+	info = (struct owner_info){ qp->qp_num, mr->rkey, (uintptr_t)mem };
+	if (qp_connect(&v, qp, &v.gid, peer_qpn, QP_TIMEOUT) ||
+	    write(c2p[1], &info, sizeof(info)) != sizeof(info) ||
+	    read(p2c[0], &byte, 1) != 1)
+		_exit(4);
+	/* exit with everything registered: the kernel cleans up */
+	_exit(0);
+}
+
+/*
  * A process exits with an ODP MR registered while its peer keeps writing
  * into it: the peer gets an error completion, and the MR, its pages and
  * their count are gone afterwards.
@@ -1641,30 +1685,8 @@ TEST_F_TIMEOUT(bad, exit_with_odp_mr, 120)
 	ASSERT_LE(0, mapped);
 	ASSERT_EQ(0, pipe(c2p));
 	ASSERT_EQ(0, pipe(p2c));
-	pid = fork();
+	pid = fork_owner(c2p, p2c, peer_qpn, false);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct verbs v;
-		struct ibv_qp *qp;
-		struct ibv_mr *mr;
-		uint8_t *mem = map_anon(MR_LEN, PROT_READ | PROT_WRITE);
-
-		if (!mem || verbs_open(&v, getenv("RXE_HMM_DEV"),
-				       atoi(getenv("RXE_HMM_GID"))))
-			_exit(2);
-		qp = verbs_create_qp(&v);
-		mr = ibv_reg_mr(v.pd, mem, MR_LEN, ODP_RW);
-		if (!qp || !mr)
-			_exit(3);
-		info = (struct owner_info){ qp->qp_num, mr->rkey,
-					    (uintptr_t)mem };
-		if (qp_connect(&v, qp, &v.gid, peer_qpn, QP_TIMEOUT) ||
-		    write(c2p[1], &info, sizeof(info)) != sizeof(info) ||
-		    read(p2c[0], &status, 1) != 1)
-			_exit(4);
-		/* exit with everything registered: the kernel cleans up */
-		_exit(0);
-	}
 	ASSERT_EQ(sizeof(info), read(c2p[0], &info, sizeof(info)));
 	/* short retries: writes to a destroyed QP are never answered */
 	ASSERT_EQ(0, qp_connect(&self->r.v, self->r.qp[0], &self->r.v.gid,
@@ -1703,6 +1725,47 @@ TEST_F_TIMEOUT(bad, exit_with_odp_mr, 120)
 		left += !!strstr(line, cmd);
 	pclose(f);
 	EXPECT_EQ(0, left) TH_LOG("MRs of the exited process remain");
+}
+
+/*
+ * The same with an implicit MR that maps nothing, so that no notifier of
+ * its sees the mm's release, while its peer keeps flushing it whole:
+ * once the mm is gone, a flush fails with a remote access error too,
+ * rather than succeeding on an MR whose memory no longer exists.
+ */
+TEST_F_TIMEOUT(bad, exit_with_implicit_mr_flushed, 120)
+{
+	uint32_t peer_qpn;
+	struct owner_info info;
+	struct ibv_qp_ex *qpx;
+	struct ibv_mr owner_mr;
+	int c2p[2], p2c[2], status, st;
+	uint64_t deadline;
+	pid_t pid;
+
+	/* the served QP now serves this one */
+	qpx = rdma_qp_ex(&self->r, IBV_QP_EX_WITH_FLUSH);
+	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
+	peer_qpn = qpx->qp_base.qp_num;
+	ASSERT_EQ(0, pipe(c2p));
+	ASSERT_EQ(0, pipe(p2c));
+	pid = fork_owner(c2p, p2c, peer_qpn, true);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(sizeof(info), read(c2p[0], &info, sizeof(info)));
+	ASSERT_EQ(0, qp_connect(&self->r.v, &qpx->qp_base, &self->r.v.gid,
+				info.qpn, 14));
+	owner_mr = (struct ibv_mr){ .rkey = info.rkey };
+	ASSERT_EQ(IBV_WC_SUCCESS,
+		  flush_mr(&self->r, qpx, &owner_mr, 0, 0, IBV_FLUSH_MR));
+	ASSERT_EQ(1, write(p2c[1], "x", 1));
+	deadline = now_ms() + 60000;
+	do {
+		st = flush_mr(&self->r, qpx, &owner_mr, 0, 0, IBV_FLUSH_MR);
+	} while (st == IBV_WC_SUCCESS && now_ms() < deadline);
+	EXPECT_EQ(IBV_WC_REM_ACCESS_ERR, st)
+		TH_LOG("status %s", st < 0 ? "none" : ibv_wc_status_str(st));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 /*
