@@ -644,28 +644,57 @@ TEST_F(dv, mw_unbind_without_mr)
 /*
  * ibv_wr_bind_mw() binds type 2 windows: without an MR, an address or a
  * length is refused by ibv_wr_complete() with EINVAL (librxe read the
- * lkey of the NULL MR, and crashed).
+ * lkey of the NULL MR, and crashed); with one, the bind completes.
  */
 TEST_F(dv, wr_bind_mw_without_mr_refused)
 {
-	struct ibv_mw_bind_info info = { .addr = (uintptr_t)self->mem,
-					 .length = PAGE,
-					 .mw_access_flags =
-						IBV_ACCESS_REMOTE_WRITE };
+	const struct ibv_mw_bind_info refused[] = {
+		{ .addr = (uintptr_t)self->mem, .length = PAGE },
+		{ .addr = (uintptr_t)self->mem },
+		{ .length = PAGE },
+	};
+	struct ibv_mw_bind_info info;
 	struct ibv_qp_ex *qpx;
+	struct ibv_wc wc;
+	struct ibv_mr *mr;
 	struct ibv_mw *mw;
+	size_t i;
 
+	mr = ibv_reg_mr(self->r.v.pd, self->mem, MR_LEN,
+			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			IBV_ACCESS_MW_BIND);
+	ASSERT_NE(NULL, mr);
 	mw = ibv_alloc_mw(self->r.v.pd, IBV_MW_TYPE_2);
 	ASSERT_NE(NULL, mw) TH_LOG("ibv_alloc_mw: %s", strerror(errno));
 	qpx = rdma_qp_ex(&self->r, IBV_QP_EX_WITH_BIND_MW);
 	ASSERT_NE(NULL, qpx) TH_LOG("rdma_qp_ex: %s", strerror(errno));
 
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		info = refused[i];
+		info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE;
+		ibv_wr_start(qpx);
+		qpx->wr_flags = IBV_SEND_SIGNALED;
+		ibv_wr_bind_mw(qpx, mw, ibv_inc_rkey(mw->rkey), &info);
+		EXPECT_EQ(EINVAL, wr_complete_refused(_metadata, self, qpx))
+			TH_LOG("address %s, length %s",
+			       info.addr ? "set" : "0",
+			       info.length ? "set" : "0");
+	}
+	info = (struct ibv_mw_bind_info){
+		.mr = mr, .addr = (uintptr_t)self->mem, .length = PAGE,
+		.mw_access_flags = IBV_ACCESS_REMOTE_WRITE,
+	};
 	ibv_wr_start(qpx);
 	qpx->wr_flags = IBV_SEND_SIGNALED;
 	ibv_wr_bind_mw(qpx, mw, ibv_inc_rkey(mw->rkey), &info);
-	EXPECT_EQ(EINVAL, wr_complete_refused(_metadata, self, qpx));
-	EXPECT_EQ(0, ibv_destroy_qp(&qpx->qp_base));
+	ASSERT_EQ(0, ibv_wr_complete(qpx));
+	ASSERT_EQ(0, wait_wc(&self->r.v, &wc));
+	EXPECT_EQ(IBV_WC_SUCCESS, wc.status)
+		TH_LOG("bind: %s", ibv_wc_status_str(wc.status));
+	/* the window first: a bound type 2 window holds its QP */
 	EXPECT_EQ(0, ibv_dealloc_mw(mw));
+	EXPECT_EQ(0, ibv_destroy_qp(&qpx->qp_base));
+	EXPECT_EQ(0, ibv_dereg_mr(mr));
 }
 
 /*
