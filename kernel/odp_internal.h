@@ -110,6 +110,7 @@ void rxe_odp_shrink(struct work_struct *work);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* for kernel/tests/odp_kunit.c, which drives the notifier directly */
 void rxe_odp_init_state(struct rxe_odp *odp);
+struct rxe_odp_finish *rxe_odp_alloc_finish(void);
 #endif
 
 #endif /* RXE_ODP_INTERNAL_H */

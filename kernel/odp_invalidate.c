@@ -13,12 +13,25 @@
 
 #include <linux/mmu_notifier.h>
 #include <linux/slab.h>
+#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
 #include "odp_internal.h"
 
 /* debugfs rxe_hmm/invalidate_one_pass, see rxe_odp_debugfs_init() */
 bool rxe_odp_invalidate_one_pass;
+
+/*
+ * A pass 2 for an invalidation while another one holds the MR's own.
+ * Pass 1 may not sleep to allocate; on failure it waits itself, as one
+ * pass. A KUnit stub can make it fail.
+ */
+VISIBLE_IF_KUNIT struct rxe_odp_finish *rxe_odp_alloc_finish(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(rxe_odp_alloc_finish);
+	return kmalloc_obj(struct rxe_odp_finish, GFP_NOWAIT);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_alloc_finish);
 
 /* Pass 2: wait for the accesses that may use a page pass 1 cleared. */
 static void rxe_odp_invalidate_finish(struct mmu_interval_notifier_finish *f)
@@ -92,7 +105,7 @@ static bool rxe_odp_invalidate_clear(struct rxe_odp_interval *iv,
 	if (!test_and_set_bit_lock(0, &odp->finish_busy)) {
 		finish = &odp->finish;
 	} else {
-		finish = kmalloc_obj(*finish, GFP_NOWAIT);
+		finish = rxe_odp_alloc_finish();
 		if (!finish) {
 			/* behave as a one-pass notifier */
 			rxe_odp_table_wait(&odp->table, clears);

@@ -5,6 +5,7 @@
  * an MR without a process.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/kthread.h>
@@ -22,6 +23,8 @@ struct inval_kunit {
 	struct page *page;
 	/* set just before the test ends the access that holds @page */
 	bool access_ended;
+	/* what spare_finish() hands out as an allocated pass 2 */
+	struct rxe_odp_finish *spare;
 };
 
 static void no_shrink(struct work_struct *work)
@@ -66,6 +69,7 @@ static void inval_kunit_exit(struct kunit *test)
 
 	cancel_work_sync(&k->odp->shrink_work);
 	rxe_odp_table_destroy(&k->odp->table);
+	kfree(k->spare);
 	__free_page(k->page);
 	free_percpu(k->rxe->hmm.counters);
 }
@@ -359,6 +363,24 @@ static bool finisher_waits(struct kunit *test, struct finisher *f)
 }
 
 /*
+ * rxe_odp_alloc_finish() for a test that needs its allocation to succeed:
+ * a GFP_NOWAIT failure would make pass 1 wait, in the test's thread, for
+ * the test's own access.
+ */
+static struct rxe_odp_finish *spare_finish(void)
+{
+	struct inval_kunit *k = kunit_get_current_test()->priv;
+
+	return xchg(&k->spare, NULL);
+}
+
+/* rxe_odp_alloc_finish() when GFP_NOWAIT finds no memory */
+static struct rxe_odp_finish *no_memory(void)
+{
+	return NULL;
+}
+
+/*
  * Accesses in flight: pass 1 hands over pass 2, embedded in the MR for the
  * first invalidation and allocated for a concurrent second one. Each pass
  * 2 returns only once the accesses that began before it have ended.
@@ -372,6 +394,9 @@ static void inval_two_pass(struct kunit *test)
 	bool waited;
 	int err;
 
+	k->spare = kmalloc_obj(*k->spare, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k->spare);
+	kunit_activate_static_stub(test, rxe_odp_alloc_finish, spare_finish);
 	if (!prepare_finisher(test, &first))
 		return;
 	if (!prepare_finisher(test, &second)) {
@@ -430,6 +455,88 @@ static void inval_two_pass(struct kunit *test)
 		rxe_odp_mn_ops.invalidate_finish(first.finish);
 }
 
+struct holder {
+	struct inval_kunit *k;
+	struct task_struct *task;
+	struct rxe_odp_access a;
+	int err;
+	/* the table's epoch before the invalidation that must wait */
+	unsigned int epoch;
+	struct completion begun, go, returned, done;
+	/* whether the invalidation got inside its wait, and stayed there */
+	bool waiting, early;
+};
+
+/*
+ * Holds the first page in an access, in a thread of its own, until the
+ * invalidation that the test runs in its thread has been seen waiting.
+ */
+static int holder_thread(void *arg)
+{
+	struct holder *h = arg;
+	struct rxe_odp_table *t = &h->k->odp->table;
+	int err = rxe_odp_access_begin(t, &h->a);
+
+	/* the test may be gone once it knows that the access failed */
+	h->err = err;
+	complete(&h->begun);
+	if (err)
+		return 0;
+	wait_for_completion(&h->go);
+	h->waiting = odp_kunit_in_wait(t, h->epoch, &h->returned);
+	h->early = h->waiting && !odp_kunit_still_waiting(&h->returned, 300);
+	WRITE_ONCE(h->k->access_ended, true);
+	rxe_odp_access_end(t, &h->a);
+	complete(&h->done);
+	return 0;
+}
+
+/*
+ * The MR's own pass 2 is taken and there is no memory for another: the
+ * second invalidation waits for the access in pass 1, as a one-pass
+ * notifier, rather than return with the page in use.
+ */
+static void inval_second_without_memory(struct kunit *test)
+{
+	struct inval_kunit *k = test->priv;
+	struct mmu_interval_notifier_finish *first, *second;
+	struct holder h = { .k = k };
+	bool ret, ended;
+
+	init_completion(&h.begun);
+	init_completion(&h.go);
+	init_completion(&h.returned);
+	init_completion(&h.done);
+	/* before the access, which must not wait for an allocation */
+	h.task = kthread_create(holder_thread, &h, "odp_kunit_hold");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(h.task));
+	map_first_page(test);
+	wake_up_process(h.task);
+	wait_for_completion(&h.begun);
+	KUNIT_ASSERT_EQ_MSG(test, 0, h.err, "the access did not begin");
+
+	KUNIT_EXPECT_TRUE(test, start(k, true, MMU_NOTIFY_UNMAP, &first));
+	KUNIT_EXPECT_PTR_EQ(test, &k->odp->finish.base, first);
+	kunit_activate_static_stub(test, rxe_odp_alloc_finish, no_memory);
+	map_first_page(test);
+	h.epoch = READ_ONCE(k->odp->table.epoch);
+	complete(&h.go);
+	ret = start(k, true, MMU_NOTIFY_UNMAP, &second);
+	/* from here on the core zaps the range and may free its pages */
+	ended = READ_ONCE(k->access_ended);
+	complete(&h.returned);
+	wait_for_completion(&h.done);
+	KUNIT_EXPECT_TRUE(test, ret);
+	KUNIT_EXPECT_NULL(test, second);
+	KUNIT_EXPECT_TRUE_MSG(test, ended,
+			      "the invalidation returned with an access in flight");
+	KUNIT_EXPECT_TRUE_MSG(test, h.waiting,
+			      "the invalidation did not wait for the access");
+	KUNIT_EXPECT_FALSE(test, h.early);
+	if (first)
+		rxe_odp_mn_ops.invalidate_finish(first);
+}
+
 /* MMU_NOTIFY_RELEASE fences the MR: no access begins afterwards. */
 static void inval_release_fences(struct kunit *test)
 {
@@ -453,6 +560,7 @@ static struct kunit_case inval_cases[] = {
 	KUNIT_CASE(inval_after_refusal_waits),
 	KUNIT_CASE(inval_nonblockable_busy),
 	KUNIT_CASE(inval_two_pass),
+	KUNIT_CASE(inval_second_without_memory),
 	KUNIT_CASE(inval_release_fences),
 	{}
 };
