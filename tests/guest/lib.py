@@ -1,5 +1,6 @@
 """Python side of lib.sh: the same network setup, for the python tests."""
 
+import contextlib
 import json
 import os
 import re
@@ -62,6 +63,28 @@ def write_sysfs(path, value):
     """Writes VALUE to the sysfs or debugfs file PATH."""
     with open(path, "w") as f:
         f.write(value)
+
+
+@contextlib.contextmanager
+def loop_swap(mb=64):
+    """Swap on a loop device over a tmpfs file, while the block runs. Not
+    zram: its I/O is synchronous, so a swap-in from it always takes the
+    folio out of the swap cache, and no test could reach a folio there."""
+    path = "/tmp/rxe_hmm.swap"
+    with open(path, "wb") as f:
+        f.truncate(mb << 20)
+    dev = subprocess.run(["losetup", "--find", "--show", path], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout.strip()
+    try:
+        subprocess.run(["mkswap", dev], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["swapon", dev], check=True)
+        try:
+            yield dev
+        finally:
+            subprocess.run(["swapoff", dev], check=True)
+    finally:
+        subprocess.run(["losetup", "--detach", dev], check=True)
+        os.unlink(path)
 
 
 def has_unified_walk():

@@ -6,7 +6,8 @@ ODP MRs under RDMA traffic while the process changes its address space
 reads, pass 2 waiting for an access in flight, and bad input answered by
 errno or completion status. A second device, created with the implicit
 ODP cap turned off, serves the case that needs one without it; a third is
-deleted by the test that removes a device under its MRs.
+deleted by the test that removes a device under its MRs. Swap is on, on a
+loop device, for the case of a written page in the swap cache.
 """
 
 import os
@@ -14,8 +15,8 @@ import re
 import subprocess
 import sys
 
-from lib import lib_sh, record_case, run_tap, setup_loopback, teardown_net, \
-    write_sysfs
+from lib import lib_sh, loop_swap, record_case, run_tap, setup_loopback, \
+    teardown_net, write_sysfs
 
 SKIP = 77
 IMPLICIT = "/sys/module/rxe_hmm/parameters/implicit_odp"
@@ -57,8 +58,9 @@ def main():
                    RXE_HMM_NOIMPLICIT_GID=noimp_gid,
                    RXE_HMM_REMOVABLE_DEV="rxe_hmm_rm",
                    RXE_HMM_REMOVABLE_GID=rm_gid)
-        return run_tap([os.path.join(os.environ["RXE_HMM_TESTS"], "odp_test")],
-                       "odp-tests", env=env)
+        with loop_swap():
+            return run_tap([os.path.join(os.environ["RXE_HMM_TESTS"], "odp_test")],
+                           "odp-tests", env=env)
     finally:
         teardown_net()
 

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/kernel-page-flags.h>
+
 #include "kselftest_harness.h"
 #include "rdma.h"
 
@@ -469,6 +471,99 @@ TEST_F(odp, read_after_madv_free_stays_lazy)
 	EXPECT_EQ(0, pages_differing(self->mem, zero, MR_LEN))
 		TH_LOG("pages only read remotely were kept, so were dirtied");
 	free(zero);
+}
+
+/*
+ * The /proc/kpageflags flags of the page mapped at @addr, in *@flags:
+ * 0 when it succeeded, -ENOENT when no page is mapped there.
+ */
+static int page_flags(const void *addr, uint64_t *flags)
+{
+	uint64_t entry;
+	int fd, ok;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ok = pread(fd, &entry, sizeof(entry),
+		   (uintptr_t)addr / PAGE * sizeof(entry)) == sizeof(entry);
+	close(fd);
+	if (!ok)
+		return -EIO;
+	/* bit 63: present, bits 0-54: the PFN (seen as root) */
+	if (!(entry >> 63))
+		return -ENOENT;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ok = pread(fd, flags, sizeof(*flags),
+		   (entry & ((1ULL << 55) - 1)) * sizeof(*flags)) ==
+	     sizeof(*flags);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * Waits until every page of @mem is a clean folio of the swap cache whose
+ * writeback to swap has ended: reclaim may then drop it without writing
+ * it. Returns the first page that is not, or -1.
+ */
+static long wait_clean_in_swap_cache(const uint8_t *mem, size_t len)
+{
+	const uint64_t busy = 1ULL << KPF_DIRTY | 1ULL << KPF_WRITEBACK;
+	unsigned int tries;
+	uint64_t flags;
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE) {
+		for (tries = 0; tries < 1000; tries++) {
+			if (page_flags(mem + off, &flags) ||
+			    !(flags & 1ULL << KPF_SWAPCACHE))
+				return off / PAGE;
+			if (!(flags & busy))
+				break;
+			usleep(10000);
+		}
+		if (tries == 1000)
+			return off / PAGE;
+	}
+	return -1;
+}
+
+/*
+ * A read fault swaps an exclusive page in writable but clean, and leaves
+ * it in the swap cache, whose copy reclaim then takes for the page's
+ * data: an RDMA write must dirty the folio, or the next reclaim drops it
+ * and the CPU reads the old data back from swap. odp-tests.py swaps to a
+ * loop device, whose swap-in keeps the swap cache (issue 16, defect 2).
+ */
+TEST_F(odp, write_into_swap_cache_survives_pageout)
+{
+	uint8_t *expect = malloc(MR_LEN);
+	long page;
+
+	ASSERT_NE(NULL, expect);
+	ASSERT_EQ(0, stay_on_this_cpu());
+	memset(self->mem, 0x5a, MR_LEN);
+	memset(expect, 0x5a, MR_LEN);
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	/* read back in by the CPU, and not written by it */
+	ASSERT_EQ(0, memcmp(self->mem, expect, MR_LEN));
+	page = wait_clean_in_swap_cache(self->mem, MR_LEN);
+	ASSERT_EQ(-1, page)
+		TH_LOG("page %ld is not a clean folio of the swap cache: no swap?",
+		       page);
+	fill(self->r.buf, MR_LEN, 36);
+	memcpy(expect, self->r.buf, MR_LEN);
+	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
+					     self->mr->rkey));
+	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
+		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	EXPECT_EQ(0, pages_differing(self->mem, expect, MR_LEN))
+		TH_LOG("pages of %lu RDMA-written in the swap cache lost to reclaim",
+		       MR_LEN / PAGE);
+	free(expect);
 }
 
 #ifndef MADV_GUARD_INSTALL
