@@ -44,6 +44,13 @@ class Splats(unittest.TestCase):
         self.assertTrue(err[0].startswith("vm: kernel splat"))
         self.assertEqual(err[-1], "vm:   ... and 1980 more lines")
 
+    def test_a_splat_in_both_logs_counts_once(self):
+        # the console's lines end in CR LF, the saved dmesg's in LF
+        line = "[    3.000000] WARNING: CPU: 1 PID: 9 at mm/hmm.c:1 x+0x1/0x2"
+        status, err = self.run_on(line + "\n", line + "\r\n")
+        self.assertEqual(status, 1)
+        self.assertEqual(err[1:], ["vm:   " + line])
+
 
 if __name__ == "__main__":
     unittest.main()
