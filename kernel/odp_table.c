@@ -5,6 +5,7 @@
 
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
+#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 
 #include "odp_table.h"
@@ -285,6 +286,17 @@ void rxe_odp_table_free_chunks(struct rxe_odp_table *t, struct list_head *list)
 }
 EXPORT_SYMBOL_IF_KUNIT(rxe_odp_table_free_chunks);
 
+/*
+ * Between an access's read of the epoch and its count: a KUnit stub runs
+ * a wait there, as an invalidation on another CPU may, which the access
+ * must notice. Nothing otherwise.
+ */
+VISIBLE_IF_KUNIT void rxe_odp_access_begin_window(struct rxe_odp_table *t)
+{
+	KUNIT_STATIC_STUB_REDIRECT(rxe_odp_access_begin_window, t);
+}
+EXPORT_SYMBOL_IF_KUNIT(rxe_odp_access_begin_window);
+
 /**
  * rxe_odp_access_begin() - start using entries of @t
  * @t: the table
@@ -299,6 +311,7 @@ int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a)
 	for (;;) {
 		epoch = READ_ONCE(t->epoch);
 		a->slot = epoch & 1;
+		rxe_odp_access_begin_window(t);
 		atomic_inc(&t->active[a->slot]);
 		/*
 		 * Pairs with the barriers in rxe_odp_table_must_wait() and

@@ -116,6 +116,9 @@ int rxe_odp_access_begin(struct rxe_odp_table *t, struct rxe_odp_access *a);
 void rxe_odp_access_end(struct rxe_odp_table *t, struct rxe_odp_access *a);
 bool rxe_odp_table_must_wait(struct rxe_odp_table *t, u64 *clears);
 void rxe_odp_table_wait(struct rxe_odp_table *t, u64 clears);
+#if IS_ENABLED(CONFIG_KUNIT)
+void rxe_odp_access_begin_window(struct rxe_odp_table *t);
+#endif
 
 /*
  * Whether an access of @t is between rxe_odp_access_begin() and _end();

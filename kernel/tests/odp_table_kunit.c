@@ -4,6 +4,7 @@
  * protocol (kernel/odp_table.c), without a process or a device.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
@@ -18,6 +19,8 @@ MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 struct odp_kunit {
 	struct rxe_odp_table table;
 	struct page *pages[4];
+	/* calls of rxe_odp_access_begin_window(), see move_epoch_once() */
+	unsigned int window_calls;
 };
 
 static int odp_kunit_init(struct kunit *test)
@@ -382,6 +385,52 @@ static void odp_wait_ignores_later_access(struct kunit *test)
 		wait_for_completion(&w.done);
 }
 
+/*
+ * rxe_odp_access_begin_window() for odp_begin_sees_moved_epoch: the first
+ * time, a wait runs between the access's read of the epoch and its
+ * count. It finds no access to wait for, and moves the epoch on.
+ */
+static void move_epoch_once(struct rxe_odp_table *t)
+{
+	struct odp_kunit *k = kunit_get_current_test()->priv;
+
+	if (!k->window_calls++)
+		rxe_odp_table_wait(t, 0);
+}
+
+/*
+ * An access that counted itself in the slot of an epoch a wait has left
+ * meanwhile begins again: the next wait, which waits for the other slot,
+ * would not see it, and might let the core free a page it uses.
+ */
+static void odp_begin_sees_moved_epoch(struct kunit *test)
+{
+	struct odp_kunit *k = test->priv;
+	struct waiter w = { .table = &k->table };
+	struct rxe_odp_access a;
+	unsigned long done;
+	bool waiting, returned;
+
+	prepare_waiter(test, &w);
+	kunit_activate_static_stub(test, rxe_odp_access_begin_window,
+				   move_epoch_once);
+	if (!begin_access(test, &k->table, &a, &w))
+		return;
+	kunit_deactivate_static_stub(test, rxe_odp_access_begin_window);
+	/* once in the old epoch, once again in the new one */
+	KUNIT_EXPECT_EQ(test, 2U, k->window_calls);
+	waiting = start_waiter(&w);
+	returned = waiting && !odp_kunit_still_waiting(&w.done, 300);
+	rxe_odp_access_end(&k->table, &a);
+	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
+	KUNIT_EXPECT_FALSE_MSG(test, returned,
+			       "the wait returned during the access");
+	done = wait_for_completion_timeout(&w.done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, 0UL, done);
+	if (!done)
+		wait_for_completion(&w.done);
+}
+
 /* An access to another MR's table never holds a wait up. */
 static void odp_wait_other_table(struct kunit *test)
 {
@@ -419,6 +468,7 @@ static struct kunit_case odp_table_cases[] = {
 	KUNIT_CASE(odp_wait_for_access),
 	KUNIT_CASE(odp_wait_ignores_later_access),
 	KUNIT_CASE(odp_wait_other_table),
+	KUNIT_CASE(odp_begin_sees_moved_epoch),
 	{}
 };
 
