@@ -23,8 +23,9 @@ bool rxe_odp_invalidate_one_pass;
 
 /*
  * A pass 2 for an invalidation while another one holds the MR's own.
- * Pass 1 may not sleep to allocate; on failure it waits itself, as one
- * pass. A KUnit stub can make it fail.
+ * Pass 1 runs in reclaim too (try_to_unmap()), so it may not reclaim to
+ * allocate; on failure it waits itself, as one pass. A KUnit stub hands
+ * out one that the test allocated, or fails.
  */
 VISIBLE_IF_KUNIT struct rxe_odp_finish *rxe_odp_alloc_finish(void)
 {

@@ -25,6 +25,8 @@ struct inval_kunit {
 	bool access_ended;
 	/* what spare_finish() hands out as an allocated pass 2 */
 	struct rxe_odp_finish *spare;
+	/* calls of no_memory() */
+	unsigned int failed_allocs;
 };
 
 static void no_shrink(struct work_struct *work)
@@ -377,6 +379,9 @@ static struct rxe_odp_finish *spare_finish(void)
 /* rxe_odp_alloc_finish() when GFP_NOWAIT finds no memory */
 static struct rxe_odp_finish *no_memory(void)
 {
+	struct inval_kunit *k = kunit_get_current_test()->priv;
+
+	k->failed_allocs++;
 	return NULL;
 }
 
@@ -475,20 +480,18 @@ static int holder_thread(void *arg)
 {
 	struct holder *h = arg;
 	struct rxe_odp_table *t = &h->k->odp->table;
-	int err = rxe_odp_access_begin(t, &h->a);
 
-	/* the test may be gone once it knows that the access failed */
-	h->err = err;
+	h->err = rxe_odp_access_begin(t, &h->a);
+	/* the test, @h and this module may be gone once it knows */
+	if (h->err)
+		kthread_complete_and_exit(&h->begun, 0);
 	complete(&h->begun);
-	if (err)
-		return 0;
 	wait_for_completion(&h->go);
 	h->waiting = odp_kunit_in_wait(t, h->epoch, &h->returned);
 	h->early = h->waiting && !odp_kunit_still_waiting(&h->returned, 300);
 	WRITE_ONCE(h->k->access_ended, true);
 	rxe_odp_access_end(t, &h->a);
-	complete(&h->done);
-	return 0;
+	kthread_complete_and_exit(&h->done, 0);
 }
 
 /*
@@ -527,7 +530,10 @@ static void inval_second_without_memory(struct kunit *test)
 	complete(&h.returned);
 	wait_for_completion(&h.done);
 	KUNIT_EXPECT_TRUE(test, ret);
+	KUNIT_EXPECT_EQ(test, 1U, k->failed_allocs);
 	KUNIT_EXPECT_NULL(test, second);
+	if (second)
+		rxe_odp_mn_ops.invalidate_finish(second);
 	KUNIT_EXPECT_TRUE_MSG(test, ended,
 			      "the invalidation returned with an access in flight");
 	KUNIT_EXPECT_TRUE_MSG(test, h.waiting,
