@@ -473,61 +473,124 @@ TEST_F(odp, read_after_madv_free_stays_lazy)
 	free(zero);
 }
 
+/* The /proc/self/pagemap entry of @addr in *@entry: 0, or -errno. */
+static int pagemap_entry(const void *addr, uint64_t *entry)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, entry, sizeof(*entry),
+		  (uintptr_t)addr / PAGE * sizeof(*entry));
+	close(fd);
+	return n == sizeof(*entry) ? 0 : -EIO;
+}
+
+#define PM_SWAP		(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
+/* the PFN of a present page, as root sees it */
+#define PM_PFN		((1ULL << 55) - 1)
+
 /*
  * The /proc/kpageflags flags of the page mapped at @addr, in *@flags:
- * 0 when it succeeded, -ENOENT when no page is mapped there.
+ * 0, -ENOENT when no page is mapped there, or -errno.
  */
 static int page_flags(const void *addr, uint64_t *flags)
 {
 	uint64_t entry;
-	int fd, ok;
+	int fd, err;
+	ssize_t n;
 
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	ok = pread(fd, &entry, sizeof(entry),
-		   (uintptr_t)addr / PAGE * sizeof(entry)) == sizeof(entry);
-	close(fd);
-	if (!ok)
-		return -EIO;
-	/* bit 63: present, bits 0-54: the PFN (seen as root) */
-	if (!(entry >> 63))
+	err = pagemap_entry(addr, &entry);
+	if (err)
+		return err;
+	if (!(entry & PM_PRESENT))
 		return -ENOENT;
 	fd = open("/proc/kpageflags", O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	ok = pread(fd, flags, sizeof(*flags),
-		   (entry & ((1ULL << 55) - 1)) * sizeof(*flags)) ==
-	     sizeof(*flags);
+	n = pread(fd, flags, sizeof(*flags), (entry & PM_PFN) * sizeof(*flags));
 	close(fd);
-	return ok ? 0 : -EIO;
+	return n == sizeof(*flags) ? 0 : -EIO;
+}
+
+/* A counter of /proc/vmstat, or -1. */
+static long long vmstat(const char *name)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long long v;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2) {
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/* Waits up to 10 s for no folio of the system to be under writeback. */
+static bool writeback_ended(void)
+{
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (!vmstat("nr_writeback"))
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 /*
- * Waits until every page of @mem is a clean folio of the swap cache whose
- * writeback to swap has ended: reclaim may then drop it without writing
- * it. Returns the first page that is not, or -1.
+ * Whether every page of @mem is a clean folio of the swap cache, mapped:
+ * reclaim may drop such a folio without writing it. Else the first page
+ * that is not, in *@page, and why, in *@why.
  */
-static long wait_clean_in_swap_cache(const uint8_t *mem, size_t len)
+static bool clean_in_swap_cache(const uint8_t *mem, size_t len, long *page,
+				const char **why)
 {
-	const uint64_t busy = 1ULL << KPF_DIRTY | 1ULL << KPF_WRITEBACK;
-	unsigned int tries;
 	uint64_t flags;
 	size_t off;
+	int err;
 
 	for (off = 0; off < len; off += PAGE) {
-		for (tries = 0; tries < 1000; tries++) {
-			if (page_flags(mem + off, &flags) ||
-			    !(flags & 1ULL << KPF_SWAPCACHE))
-				return off / PAGE;
-			if (!(flags & busy))
-				break;
-			usleep(10000);
+		*page = off / PAGE;
+		err = page_flags(mem + off, &flags);
+		if (err) {
+			*why = err == -ENOENT ? "not mapped" :
+						"no /proc/kpageflags";
+			return false;
 		}
-		if (tries == 1000)
-			return off / PAGE;
+		if (!(flags & 1ULL << KPF_SWAPCACHE))
+			*why = "not in the swap cache: no swap?";
+		else if (flags & 1ULL << KPF_DIRTY)
+			*why = "dirty";
+		else if (flags & 1ULL << KPF_WRITEBACK)
+			*why = "under writeback";
+		else
+			continue;
+		return false;
 	}
-	return -1;
+	return true;
+}
+
+/* Whether every page of @mem is swapped out, its PTE a swap entry. */
+static bool all_swapped_out(const uint8_t *mem, size_t len)
+{
+	uint64_t entry;
+	size_t off;
+
+	for (off = 0; off < len; off += PAGE)
+		if (pagemap_entry(mem + off, &entry) ||
+		    (entry & (PM_SWAP | PM_PRESENT)) != PM_SWAP)
+			return false;
+	return true;
 }
 
 /*
@@ -540,7 +603,9 @@ static long wait_clean_in_swap_cache(const uint8_t *mem, size_t len)
 TEST_F(odp, write_into_swap_cache_survives_pageout)
 {
 	uint8_t *expect = malloc(MR_LEN);
-	long page;
+	long long faults;
+	const char *why = NULL;
+	long page = -1;
 
 	ASSERT_NE(NULL, expect);
 	ASSERT_EQ(0, stay_on_this_cpu());
@@ -548,18 +613,28 @@ TEST_F(odp, write_into_swap_cache_survives_pageout)
 	memset(expect, 0x5a, MR_LEN);
 	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
 		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
-	/* read back in by the CPU, and not written by it */
+	ASSERT_TRUE(all_swapped_out(self->mem, MR_LEN))
+		TH_LOG("MADV_PAGEOUT left pages mapped: no swap?");
+	/*
+	 * Read back in by the CPU once written out: a folio still under
+	 * writeback to a device with stable writes would be mapped
+	 * read-only, and the RDMA write would fault and dirty it.
+	 */
+	ASSERT_TRUE(writeback_ended());
 	ASSERT_EQ(0, memcmp(self->mem, expect, MR_LEN));
-	page = wait_clean_in_swap_cache(self->mem, MR_LEN);
-	ASSERT_EQ(-1, page)
-		TH_LOG("page %ld is not a clean folio of the swap cache: no swap?",
-		       page);
+	ASSERT_TRUE(clean_in_swap_cache(self->mem, MR_LEN, &page, &why))
+		TH_LOG("page %ld: %s", page, why);
+
 	fill(self->r.buf, MR_LEN, 36);
 	memcpy(expect, self->r.buf, MR_LEN);
+	faults = vmstat("pgfault");
 	ASSERT_EQ(IBV_WC_SUCCESS, rdma_write(&self->r, 0, MR_LEN, self->base,
 					     self->mr->rkey));
+	/* writable PTEs: the write faulted none of them (a fault dirties) */
+	ASSERT_GT(MR_PAGES, vmstat("pgfault") - faults);
 	ASSERT_EQ(0, madvise(self->mem, MR_LEN, MADV_PAGEOUT))
 		TH_LOG("MADV_PAGEOUT: %s", strerror(errno));
+	ASSERT_TRUE(all_swapped_out(self->mem, MR_LEN));
 	EXPECT_EQ(0, pages_differing(self->mem, expect, MR_LEN))
 		TH_LOG("pages of %lu RDMA-written in the swap cache lost to reclaim",
 		       MR_LEN / PAGE);
@@ -629,18 +704,11 @@ TEST_F(odp, readahead_past_guard_and_eof)
 /* Whether the page at @addr is mapped by this process only. */
 static int page_exclusive(const void *addr)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t e = 0;
-	ssize_t n;
+	uint64_t e;
+	int err = pagemap_entry(addr, &e);
 
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, &e, sizeof(e), (uintptr_t)addr / PAGE * sizeof(e));
-	close(fd);
-	if (n != sizeof(e))
-		return -EIO;
 	/* PM_MMAP_EXCLUSIVE */
-	return (e >> 56) & 1;
+	return err ? err : (e >> 56) & 1;
 }
 
 /*
