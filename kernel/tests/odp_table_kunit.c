@@ -329,6 +329,29 @@ static bool start_waiter(struct waiter *w)
 }
 
 /*
+ * Starts the waiter @w and checks that it waits until the access @a,
+ * which it ends, has ended.
+ */
+static void expect_wait_for_access(struct kunit *test, struct waiter *w,
+				   struct rxe_odp_access *a)
+{
+	bool waiting, returned;
+	unsigned long done;
+
+	waiting = start_waiter(w);
+	returned = waiting && !odp_kunit_still_waiting(&w->done, 300);
+	rxe_odp_access_end(w->table, a);
+	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
+	KUNIT_EXPECT_FALSE_MSG(test, returned,
+			       "the wait returned during the access");
+	done = wait_for_completion_timeout(&w->done, 10 * HZ);
+	KUNIT_EXPECT_NE(test, 0UL, done);
+	/* the waiter uses the table and @w: it must be gone first */
+	if (!done)
+		wait_for_completion(&w->done);
+}
+
+/*
  * Pass 2 returns only once the access that began before it has ended.
  * The waiter is known to be inside its wait before the first check.
  */
@@ -337,23 +360,11 @@ static void odp_wait_for_access(struct kunit *test)
 	struct odp_kunit *k = test->priv;
 	struct waiter w = { .table = &k->table };
 	struct rxe_odp_access a;
-	unsigned long done;
-	bool waiting, returned;
 
 	prepare_waiter(test, &w);
 	if (!begin_access(test, &k->table, &a, &w))
 		return;
-	waiting = start_waiter(&w);
-	returned = waiting && !odp_kunit_still_waiting(&w.done, 300);
-	rxe_odp_access_end(&k->table, &a);
-	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
-	KUNIT_EXPECT_FALSE_MSG(test, returned,
-			       "the wait returned during the access");
-	done = wait_for_completion_timeout(&w.done, 10 * HZ);
-	KUNIT_EXPECT_NE(test, 0UL, done);
-	/* the waiter uses the table and @w: it must be gone first */
-	if (!done)
-		wait_for_completion(&w.done);
+	expect_wait_for_access(test, &w, &a);
 }
 
 /*
@@ -408,8 +419,6 @@ static void odp_begin_sees_moved_epoch(struct kunit *test)
 	struct odp_kunit *k = test->priv;
 	struct waiter w = { .table = &k->table };
 	struct rxe_odp_access a;
-	unsigned long done;
-	bool waiting, returned;
 
 	prepare_waiter(test, &w);
 	kunit_activate_static_stub(test, rxe_odp_access_begin_window,
@@ -419,16 +428,7 @@ static void odp_begin_sees_moved_epoch(struct kunit *test)
 	kunit_deactivate_static_stub(test, rxe_odp_access_begin_window);
 	/* once in the old epoch, once again in the new one */
 	KUNIT_EXPECT_EQ(test, 2U, k->window_calls);
-	waiting = start_waiter(&w);
-	returned = waiting && !odp_kunit_still_waiting(&w.done, 300);
-	rxe_odp_access_end(&k->table, &a);
-	KUNIT_EXPECT_TRUE_MSG(test, waiting, "the waiter did not wait");
-	KUNIT_EXPECT_FALSE_MSG(test, returned,
-			       "the wait returned during the access");
-	done = wait_for_completion_timeout(&w.done, 10 * HZ);
-	KUNIT_EXPECT_NE(test, 0UL, done);
-	if (!done)
-		wait_for_completion(&w.done);
+	expect_wait_for_access(test, &w, &a);
 }
 
 /* An access to another MR's table never holds a wait up. */
