@@ -65,44 +65,15 @@ def write_sysfs(path, value):
         f.write(value)
 
 
-# The backing file of loop_swap(); runner.py's teardown removes what a
-# killed test left of it.
-SWAP_FILE = "/tmp/rxe_hmm.swap"
-
-
 @contextlib.contextmanager
 def loop_swap(mb=64):
-    """Swap on a loop device over a tmpfs file, while the block runs. Not
-    zram: its I/O is synchronous, so a swap-in from it always takes the
-    folio out of the swap cache, and no test could reach a folio there.
-    A swap file left behind (in use or not) is refused, not truncated."""
-    fd = os.open(SWAP_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """lib.sh's setup_swap, while the block runs, then its teardown_swap;
+    yields the device."""
+    dev = lib_sh(f"setup_swap {mb}")[0]
     try:
-        os.ftruncate(fd, mb << 20)
-    finally:
-        os.close(fd)
-    dev = None
-    in_use = stuck = False
-    try:
-        dev = subprocess.run(["losetup", "--find", "--show", SWAP_FILE],
-                             check=True, stdout=subprocess.PIPE,
-                             text=True).stdout.strip()
-        subprocess.run(["mkswap", dev], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["swapon", dev], check=True)
-        in_use = True
         yield dev
     finally:
-        stuck = in_use and subprocess.run(["swapoff", dev]).returncode != 0
-        if stuck:
-            # the pages swapped out there need the device and its file
-            print(f"swapoff {dev} failed: it stays, over {SWAP_FILE}",
-                  file=sys.stderr)
-        else:
-            if dev:
-                subprocess.run(["losetup", "--detach", dev], check=True)
-            os.unlink(SWAP_FILE)
-    if stuck:
-        raise RuntimeError(f"swapoff {dev} failed")
+        lib_sh("teardown_swap")
 
 
 def has_unified_walk():

@@ -121,6 +121,39 @@ for l in json.load(sys.stdin):
 	done
 }
 
+# Swap on a loop device over a tmpfs file, for the tests of the swap
+# cache (lib.py's loop_swap()). Not zram: its I/O is synchronous, so a
+# swap-in from it always takes the folio out of the swap cache.
+SWAP_FILE=/tmp/rxe_hmm.swap
+
+# setup_swap MB: prints the device. A file left behind (its swap maybe in
+# use) is refused, not truncated.
+setup_swap() {
+	local dev
+	[ ! -e "$SWAP_FILE" ] || fail "$SWAP_FILE is left from an earlier test"
+	truncate --size "$1M" "$SWAP_FILE"
+	dev=$(losetup --find --show "$SWAP_FILE")
+	if ! mkswap "$dev" >/dev/null || ! swapon "$dev"; then
+		teardown_swap
+		fail "no swap on $dev"
+	fi
+	echo "$dev"
+}
+
+# Removes what setup_swap made; safe to call twice. A device that swapoff
+# cannot free holds swapped-out pages: it stays, with its file, and fails.
+teardown_swap() {
+	local dev
+	for dev in $(losetup --noheadings --output NAME \
+		--associated "$SWAP_FILE" 2>/dev/null); do
+		if grep -q "^$dev " /proc/swaps && ! swapoff "$dev"; then
+			fail "swapoff $dev failed: it stays, over $SWAP_FILE"
+		fi
+		losetup --detach "$dev"
+	done
+	rm -f "$SWAP_FILE"
+}
+
 # setup_dummy TYPE DEV NETDEV IPV4: an rxe link DEV of TYPE on a new dummy
 # NETDEV with IPV4, in this namespace, for loopback; prints DEV's GID index.
 setup_dummy() {
